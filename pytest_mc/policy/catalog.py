@@ -1,0 +1,496 @@
+"""The QI catalog: its models, loading with one-line errors, and the frozen-digest check.
+
+Every number the suite judges against lives in one YAML catalog (DESIGN §6). A FROZEN catalog
+carries an RFC 8785 digest over its content and one digest per QI, so an edit that keeps the
+version is refused and named. ``python -m pytest_mc.policy.catalog --freeze PATH`` publishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+import rfc8785
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pytest_mc.errors import CatalogError, UnknownQiError
+
+Category = Literal["slo", "cost", "privacy", "autonomy", "dr", "rollout"]
+QiKind = Literal["rate", "threshold", "count", "streak", "tripwire", "stage"]
+Comparator = Literal["<=", "<", ">=", ">", "=="]
+Unit = Literal["fraction", "seconds", "count", "days", "ratio"]
+JsonValue: TypeAlias = (
+    "bool | int | float | str | Sequence[JsonValue] | Mapping[str, JsonValue] | None"
+)
+
+DEFAULT_CATALOG_PATH: Path = Path(__file__).parent / "qi-catalog-v1.yaml"
+
+# Every catalog version ever published, with its digest. A catalog that claims one of these
+# versions must carry exactly this digest: re-freezing edited content under an old version
+# number is refused, because evidence bundles cite catalogs by version and digest.
+PUBLISHED_DIGESTS: Mapping[str, str] = {
+    "1.0.0": "sha256:9be1e9ec1eb43adbd2480597f328c52dfe2b38819cb70d1e97e2045e5210d6d5",
+}
+
+_HOW_TO_CHANGE = "restore it or publish a new catalog version (see docs/qi-catalog.md)"
+
+
+class QiDefinition(BaseModel):
+    """One quality indicator: what is measured, in which unit, and the rule it must meet."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+    title: str
+    category: Category
+    kind: QiKind
+    comparator: Comparator
+    target: float
+    unit: Unit
+    window_seconds: float | None = Field(default=None, gt=0)
+    confidence: float | None = Field(default=None, gt=0, lt=1)
+    success_is: Literal["events", "non_events"] | None = None
+    weight: float | None = Field(default=None, ge=0, le=1)
+    action: str | None = None
+    plan_section: str
+    owner: str
+    accountable: str
+    dod: bool = False
+    notes: str | None = None
+
+    @field_validator("target")
+    @classmethod
+    def _finite_target(cls, target: float) -> float:
+        if not math.isfinite(target):
+            raise ValueError(f"target must be a finite number, not {target!r}")
+        return target
+
+    @model_validator(mode="after")
+    def _consistent_kind(self) -> QiDefinition:
+        if self.kind == "rate":
+            if self.comparator == "==":
+                raise ValueError("a rate QI needs a one-sided comparator (<=, <, >=, >), not '=='")
+            if self.success_is is None:
+                raise ValueError(
+                    "a rate QI must say success_is: events (counted events are the good "
+                    "outcomes) or non_events (counted events are the bad ones)"
+                )
+            wants = "events" if self.comparator in (">=", ">") else "non_events"
+            if self.success_is != wants:
+                raise ValueError(
+                    f"success_is {self.success_is!r} contradicts comparator "
+                    f"{self.comparator!r}: a rate that must stay {self.comparator} its target "
+                    f"counts {'good' if wants == 'events' else 'bad'} outcomes, so use {wants!r}"
+                )
+        elif self.confidence is not None or self.success_is is not None:
+            raise ValueError("confidence and success_is apply to kind 'rate' only")
+        if self.kind == "tripwire" and not self.action:
+            raise ValueError("a tripwire QI must name its auto-action in 'action'")
+        return self
+
+
+class QiCatalog(BaseModel):
+    """A versioned set of QIs; FROZEN catalogs are immutable under their version."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    status: Literal["DRAFT", "FROZEN"]
+    frozen_on: date
+    review_days: int = Field(default=90, gt=0)
+    review_due: date
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    qi_digests: dict[str, str]
+    qis: tuple[QiDefinition, ...] = Field(min_length=1)
+
+    @field_validator("qis")
+    @classmethod
+    def _unique_ids(cls, qis: tuple[QiDefinition, ...]) -> tuple[QiDefinition, ...]:
+        first_seen: dict[str, int] = {}
+        for index, qi in enumerate(qis):
+            if qi.id in first_seen:
+                raise ValueError(
+                    f"duplicate QI id {qi.id!r} (qis[{first_seen[qi.id]}] and qis[{index}]); "
+                    "every id must be unique"
+                )
+            first_seen[qi.id] = index
+        return qis
+
+    @model_validator(mode="after")
+    def _review_due_matches(self) -> QiCatalog:
+        expected = self.frozen_on + timedelta(days=self.review_days)
+        if self.review_due != expected:
+            raise ValueError(
+                f"review_due {self.review_due.isoformat()} must be frozen_on + review_days "
+                f"= {expected.isoformat()}"
+            )
+        return self
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The QI ids in catalog order."""
+        return tuple(qi.id for qi in self.qis)
+
+    def get(self, qi_id: str) -> QiDefinition:
+        """Return the QI with this id, or raise :class:`UnknownQiError` listing the known ids."""
+        for qi in self.qis:
+            if qi.id == qi_id:
+                return qi
+        close = difflib.get_close_matches(qi_id, self.ids, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UnknownQiError(
+            f"unknown QI id {qi_id!r} in QI catalog {self.version}; {hint}known ids: "
+            f"{', '.join(self.ids)}; check the spelling or the catalog version"
+        )
+
+
+class CatalogReference(BaseModel):
+    """How an evidence bundle cites the catalog it was judged against."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str
+    digest: str
+    status: Literal["DRAFT", "FROZEN"]
+    review_due: date
+
+
+# --------------------------------------------------------------------------- digests
+
+
+def canonical_digest(obj: JsonValue) -> str:
+    """``"sha256:<hex>"`` of the RFC 8785 canonical JSON of a JSON-compatible value.
+
+    RFC 8785 writes numbers the ECMAScript way (shortest round-trip form), so 0.999 is always
+    ``0.999`` and 60.0 is always ``60``, whatever the YAML spelled.
+    """
+    return "sha256:" + hashlib.sha256(rfc8785.dumps(obj)).hexdigest()
+
+
+def qi_digest(qi: QiDefinition) -> str:
+    """The digest of one QI's content (fields left at their defaults are omitted)."""
+    return canonical_digest(qi.model_dump(mode="json", exclude_defaults=True))
+
+
+def catalog_digest(catalog: QiCatalog) -> str:
+    """The digest over the whole catalog except the ``digest`` field itself.
+
+    Defaults are omitted so that a later optional field with a default does not change the
+    digest of catalogs already published.
+    """
+    content = catalog.model_dump(mode="json", exclude_defaults=True, exclude={"digest"})
+    return canonical_digest(content)
+
+
+def catalog_reference(catalog: QiCatalog) -> CatalogReference:
+    """The reference an evidence bundle embeds."""
+    return CatalogReference(
+        version=catalog.version,
+        digest=catalog.digest,
+        status=catalog.status,
+        review_due=catalog.review_due,
+    )
+
+
+def review_warning(catalog: QiCatalog, today: date) -> str | None:
+    """A warning when the catalog's review date has passed, else ``None``."""
+    overdue = (today - catalog.review_due).days
+    if overdue <= 0:
+        return None
+    days = "day" if overdue == 1 else "days"
+    return (
+        f"QI catalog {catalog.version} review was due {catalog.review_due.isoformat()}, "
+        f"{overdue} {days} ago; review it and publish a new catalog version"
+    )
+
+
+def changed_parts(catalog: QiCatalog) -> list[str]:
+    """Which parts of a catalog differ from its own recorded per-QI digests.
+
+    Returns ``qis[<id>]`` for every QI whose content no longer matches, ``qis[<id>] (added)``
+    or ``(removed)`` when the set of ids changed, or ``["the catalog header"]`` when every QI
+    still matches its digest (so the header or the digest map itself was edited).
+    """
+    parts: list[str] = []
+    recorded = catalog.qi_digests
+    for qi in catalog.qis:
+        if qi.id not in recorded:
+            parts.append(f"qis[{qi.id}] (added)")
+        elif recorded[qi.id] != qi_digest(qi):
+            parts.append(f"qis[{qi.id}]")
+    present = set(catalog.ids)
+    parts.extend(f"qis[{qi_id}] (removed)" for qi_id in recorded if qi_id not in present)
+    return parts or ["the catalog header"]
+
+
+def _describe(parts: Sequence[str]) -> str:
+    if parts == ["the catalog header"]:
+        return "the catalog header (version, dates or digest map) was changed"
+    if len(parts) == 1:
+        return f"{parts[0]} differs from its frozen digest"
+    return f"{', '.join(parts)} differ from their frozen digests"
+
+
+def check_frozen(catalog: QiCatalog, source: Path | None = None) -> None:
+    """Refuse a FROZEN catalog whose content does not match its digests.
+
+    Two checks: the catalog against its own stored digest (an edit without re-freezing), and a
+    published version against the digest it was published with (an edit re-frozen under an
+    old version number).
+    """
+    if catalog.status != "FROZEN":
+        return
+    where = f" ({source})" if source is not None else ""
+    if catalog_digest(catalog) != catalog.digest:
+        raise CatalogError(
+            f"QI catalog {catalog.version}{where} was changed under its frozen version: "
+            f"{_describe(changed_parts(catalog))}; {_HOW_TO_CHANGE}"
+        )
+    published = PUBLISHED_DIGESTS.get(catalog.version)
+    if published is not None and published != catalog.digest:
+        detail = "its content differs from the published one"
+        if DEFAULT_CATALOG_PATH.is_file():
+            reference = _load_unchecked(DEFAULT_CATALOG_PATH)
+            if reference.version == catalog.version and reference.digest == published:
+                detail = _describe(_differences(reference, catalog))
+        raise CatalogError(
+            f"QI catalog {catalog.version}{where} was changed under its frozen version: "
+            f"{detail} (digest {catalog.digest[:19]}…, published {published[:19]}…); "
+            f"{_HOW_TO_CHANGE}"
+        )
+
+
+def _differences(reference: QiCatalog, candidate: QiCatalog) -> list[str]:
+    ref = {qi.id: qi_digest(qi) for qi in reference.qis}
+    parts: list[str] = []
+    for qi in candidate.qis:
+        if qi.id not in ref:
+            parts.append(f"qis[{qi.id}] (added)")
+        elif ref[qi.id] != qi_digest(qi):
+            parts.append(f"qis[{qi.id}]")
+    present = set(candidate.ids)
+    parts.extend(f"qis[{qi_id}] (removed)" for qi_id in ref if qi_id not in present)
+    return parts or ["the catalog header"]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate mapping keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[object, object]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
+        seen.add(key)
+    return dict(loader.construct_mapping(node))
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path) -> tuple[object, str]:
+    if not path.exists():
+        raise CatalogError(
+            f"QI catalog not found: {path}; pass --catalog PATH to an existing file, or omit "
+            "it to use the packaged catalog"
+        )
+    if not path.is_file():
+        raise CatalogError(f"QI catalog {path} is not a file; pass --catalog PATH to a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"cannot read QI catalog {path}: {exc}") from exc
+    try:
+        data: object = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = " ".join(str(problem).split())
+        raise CatalogError(
+            f"{place}: malformed YAML in QI catalog: {problem}; fix the syntax there"
+        ) from exc
+    if not isinstance(data, dict):
+        raise CatalogError(
+            f"{path}: a QI catalog must be a YAML mapping (version, status, qis, ...), "
+            f"found {type(data).__name__}"
+        )
+    return data, text
+
+
+def _dotted(loc: Sequence[int | str]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "(top level)"
+
+
+def _line_of(text: str, loc: Sequence[int | str]) -> int | None:
+    """The 1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line: int | None = None if node is None else node.start_mark.line + 1
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key_node, value_node in node.value:
+                if key_node.value == part:
+                    child = value_node
+                    line = key_node.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _validation_message(path: Path, text: str, exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(first["loc"])
+    line = _line_of(text, loc)
+    place = f"{path}:{line}" if line is not None else str(path)
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field (not part of the QI catalog format)"
+    elif first["type"] not in ("value_error", "missing") and "input" in first:
+        message += f" (got {first['input']!r})"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{place}: invalid QI catalog: {_dotted(loc)}: {message}{more}; fix that field"
+
+
+def _load_unchecked(path: Path) -> QiCatalog:
+    data, text = _read_yaml(path)
+    try:
+        return QiCatalog.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(_validation_message(path, text, exc)) from exc
+
+
+def load_catalog(path: Path | None = None) -> QiCatalog:
+    """Read, validate and (for FROZEN catalogs) digest-check a QI catalog.
+
+    ``None`` means the packaged catalog. Every failure is a :class:`CatalogError` whose
+    message is one line: what is wrong, where (file:line, field) and what to do.
+    """
+    source = DEFAULT_CATALOG_PATH if path is None else Path(path)
+    catalog = _load_unchecked(source)
+    check_frozen(catalog, source)
+    return catalog
+
+
+# --------------------------------------------------------------------------- publishing
+
+
+def freeze(path: Path) -> QiCatalog:
+    """Recompute review_due and every digest of the catalog at ``path`` and rewrite it FROZEN.
+
+    The maintainer's way to publish a new catalog version: edit a copy, give it a new
+    ``version`` and ``frozen_on``, run this, then add the version and digest to
+    ``PUBLISHED_DIGESTS``. Refuses to re-freeze a published version with other content.
+    """
+    data, text = _read_yaml(path)
+    assert isinstance(data, dict)  # _read_yaml guarantees a mapping
+    draft = dict(data)
+    draft["status"] = "FROZEN"
+    draft["digest"] = "sha256:" + "0" * 64
+    draft["qi_digests"] = {}
+    try:
+        frozen_on = date.fromisoformat(str(draft["frozen_on"]))
+        review_days = int(str(draft.get("review_days", 90)))
+    except (KeyError, ValueError) as exc:
+        raise CatalogError(f"{path}: freeze needs frozen_on (YYYY-MM-DD) and review_days") from exc
+    draft["review_due"] = (frozen_on + timedelta(days=review_days)).isoformat()
+    try:
+        catalog = QiCatalog.model_validate(draft)
+    except ValidationError as exc:
+        raise CatalogError(_validation_message(path, text, exc)) from exc
+    catalog = catalog.model_copy(
+        update={"qi_digests": {qi.id: qi_digest(qi) for qi in catalog.qis}}
+    )
+    catalog = catalog.model_copy(update={"digest": catalog_digest(catalog)})
+    published = PUBLISHED_DIGESTS.get(catalog.version)
+    if published is not None and published != catalog.digest:
+        raise CatalogError(
+            f"QI catalog version {catalog.version} is already published with digest "
+            f"{published}; give the changed catalog a new version"
+        )
+    path.write_text(dump_catalog(catalog), encoding="utf-8")
+    return catalog
+
+
+class _CatalogDumper(yaml.SafeDumper):
+    """Writes long notes as folded blocks so the YAML stays readable."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = ">" if len(value) > 80 else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_CatalogDumper.add_representer(str, _represent_str)
+
+_HEADER = """\
+# QI catalog of the MC v0.3+ Expansion Plan. Every number pytest-mc judges against lives here.
+# FROZEN: do not edit in place. To change anything, copy it, give it a new version and
+# frozen_on, and run `python -m pytest_mc.policy.catalog --freeze PATH` (docs/qi-catalog.md).
+"""
+
+
+def dump_catalog(catalog: QiCatalog) -> str:
+    """The catalog as YAML in the shipped layout: header fields, digests, then the QIs."""
+    body = catalog.model_dump(mode="json", exclude_none=True)
+    ordered = {
+        key: body[key]
+        for key in ("version", "status", "frozen_on", "review_days", "review_due", "digest")
+    }
+    ordered["qis"] = body["qis"]
+    ordered["qi_digests"] = body["qi_digests"]
+    dumped = yaml.dump(
+        ordered, Dumper=_CatalogDumper, sort_keys=False, width=96, allow_unicode=True
+    )
+    return _HEADER + dumped
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pytest_mc.policy.catalog --freeze PATH``: the maintainer's publishing tool."""
+    parser = argparse.ArgumentParser(prog="python -m pytest_mc.policy.catalog")
+    parser.add_argument("--freeze", type=Path, required=True, metavar="PATH")
+    args = parser.parse_args(argv)
+    try:
+        catalog = freeze(args.freeze)
+    except CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"froze QI catalog {catalog.version}: {catalog.digest} ({len(catalog.qis)} QIs)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
