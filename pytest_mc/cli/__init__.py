@@ -1,0 +1,1 @@
+"""The `mc-verify` command line: one module per command group, wired in `main`."""
