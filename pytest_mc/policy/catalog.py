@@ -212,22 +212,23 @@ def review_warning(catalog: QiCatalog, today: date) -> str | None:
     )
 
 
-def changed_parts(catalog: QiCatalog) -> list[str]:
-    """Which parts of a catalog differ from its own recorded per-QI digests.
+def changed_parts(catalog: QiCatalog, recorded: Mapping[str, str] | None = None) -> list[str]:
+    """Which parts of a catalog differ from a map of frozen per-QI digests.
 
-    Returns ``qis[<id>]`` for every QI whose content no longer matches, ``qis[<id>] (added)``
-    or ``(removed)`` when the set of ids changed, or ``["the catalog header"]`` when every QI
-    still matches its digest (so the header or the digest map itself was edited).
+    ``recorded`` defaults to the catalog's own ``qi_digests``. Returns ``qis[<id>]`` for every
+    QI whose content no longer matches, ``qis[<id>] (added)`` or ``(removed)`` when the set of
+    ids changed, or ``["the catalog header"]`` when every QI still matches (so the header or
+    the digest map itself was edited).
     """
+    frozen = catalog.qi_digests if recorded is None else recorded
     parts: list[str] = []
-    recorded = catalog.qi_digests
     for qi in catalog.qis:
-        if qi.id not in recorded:
+        if qi.id not in frozen:
             parts.append(f"qis[{qi.id}] (added)")
-        elif recorded[qi.id] != qi_digest(qi):
+        elif frozen[qi.id] != qi_digest(qi):
             parts.append(f"qis[{qi.id}]")
     present = set(catalog.ids)
-    parts.extend(f"qis[{qi_id}] (removed)" for qi_id in recorded if qi_id not in present)
+    parts.extend(f"qis[{qi_id}] (removed)" for qi_id in frozen if qi_id not in present)
     return parts or ["the catalog header"]
 
 
@@ -239,46 +240,46 @@ def _describe(parts: Sequence[str]) -> str:
     return f"{', '.join(parts)} differ from their frozen digests"
 
 
+def _published_reference(version: str) -> QiCatalog | None:
+    """The packaged catalog, when it is the published edition of ``version``."""
+    published = PUBLISHED_DIGESTS.get(version)
+    if published is None or not DEFAULT_CATALOG_PATH.is_file():
+        return None
+    try:
+        reference = _load_unchecked(DEFAULT_CATALOG_PATH)
+    except CatalogError:
+        return None
+    if reference.version != version or reference.digest != published:
+        return None
+    if catalog_digest(reference) != published:
+        return None
+    return reference
+
+
 def check_frozen(catalog: QiCatalog, source: Path | None = None) -> None:
     """Refuse a FROZEN catalog whose content does not match its digests.
 
     Two checks: the catalog against its own stored digest (an edit without re-freezing), and a
     published version against the digest it was published with (an edit re-frozen under an
-    old version number).
+    old version number). The changed QIs are named from the published per-QI digests when the
+    packaged catalog is that version, else from the catalog's own ``qi_digests``.
     """
     if catalog.status != "FROZEN":
         return
     where = f" ({source})" if source is not None else ""
-    if catalog_digest(catalog) != catalog.digest:
-        raise CatalogError(
-            f"QI catalog {catalog.version}{where} was changed under its frozen version: "
-            f"{_describe(changed_parts(catalog))}; {_HOW_TO_CHANGE}"
-        )
     published = PUBLISHED_DIGESTS.get(catalog.version)
-    if published is not None and published != catalog.digest:
-        detail = "its content differs from the published one"
-        if DEFAULT_CATALOG_PATH.is_file():
-            reference = _load_unchecked(DEFAULT_CATALOG_PATH)
-            if reference.version == catalog.version and reference.digest == published:
-                detail = _describe(_differences(reference, catalog))
-        raise CatalogError(
-            f"QI catalog {catalog.version}{where} was changed under its frozen version: "
-            f"{detail} (digest {catalog.digest[:19]}…, published {published[:19]}…); "
-            f"{_HOW_TO_CHANGE}"
-        )
-
-
-def _differences(reference: QiCatalog, candidate: QiCatalog) -> list[str]:
-    ref = {qi.id: qi_digest(qi) for qi in reference.qis}
-    parts: list[str] = []
-    for qi in candidate.qis:
-        if qi.id not in ref:
-            parts.append(f"qis[{qi.id}] (added)")
-        elif ref[qi.id] != qi_digest(qi):
-            parts.append(f"qis[{qi.id}]")
-    present = set(candidate.ids)
-    parts.extend(f"qis[{qi_id}] (removed)" for qi_id in ref if qi_id not in present)
-    return parts or ["the catalog header"]
+    self_consistent = catalog_digest(catalog) == catalog.digest
+    if self_consistent and published in (None, catalog.digest):
+        return
+    reference = _published_reference(catalog.version)
+    recorded = reference.qi_digests if reference is not None else None
+    detail = _describe(changed_parts(catalog, recorded))
+    if self_consistent:
+        detail += f" (digest {catalog.digest[:15]}…, published {str(published)[:15]}…)"
+    raise CatalogError(
+        f"QI catalog {catalog.version}{where} was changed under its frozen version: "
+        f"{detail}; {_HOW_TO_CHANGE}"
+    )
 
 
 # --------------------------------------------------------------------------- loading

@@ -189,11 +189,13 @@ def _judge_rate(qi: QiDefinition, value: float | Ratio | None, samples: int | No
             f"QI {qi.id!r}: samples={samples} disagrees with Ratio.trials={value.trials}; "
             "a rate takes its volume from the ratio, leave samples out"
         )
-    if value.trials == 0:
-        return _inconclusive(
-            qi, "zero volume: 0 trials, a rate with no trials is never a pass", value
-        )
     rule = _RateRule(qi)
+    if value.trials == 0:
+        needed = rule.more_trials_needed(0, 0)
+        settle = "" if needed is None else f"; {needed:,} clean trials would settle it"
+        return _inconclusive(
+            qi, f"zero volume: 0 trials, which is never a pass{settle}", value
+        ).model_copy(update={"confidence": rule.confidence, "more_trials_needed": needed})
     events, trials = value.events, value.trials
     point = events / trials
     bound = rule.bound(events, trials)
