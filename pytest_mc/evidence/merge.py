@@ -1,0 +1,85 @@
+"""`evidence merge`: one bundle from the bundles of several CI jobs (one per tenant).
+
+Chains are the unit of merging: a chain present in several inputs is kept once (the longest
+when one is a prefix of another), chains that share an id but diverge are refused, and so
+are bundles made against different QI catalogs. Sections are then re-materialized from the
+merged chains, so none is lost or duplicated. Artifacts are copied beside the output.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from pytest_mc.errors import BundleError
+from pytest_mc.evidence.bundle import ChainSegment, EvidenceBundle, SigningInfo, materialize
+from pytest_mc.evidence.publish import write_and_sign
+from pytest_mc.evidence.records import Artifact
+from pytest_mc.evidence.signing import SigningKey
+from pytest_mc.evidence.verify import verify_bundle
+from pytest_mc.policy.catalog import QiCatalog
+
+
+def merge_bundles(
+    inputs: Sequence[Path],
+    output: Path,
+    catalog: QiCatalog,
+    key: SigningKey,
+    *,
+    release: str | None = None,
+    trusted_public_key: bytes | None = None,
+) -> EvidenceBundle:
+    """Verify every input, merge their chains, write and sign the merged bundle."""
+    if not inputs:
+        raise BundleError("evidence merge needs at least one bundle")
+    bundles = []
+    for path in inputs:
+        bundles.append(verify_bundle(path, catalog, trusted_public_key=trusted_public_key).bundle)
+    digests = {b.catalog.digest for b in bundles}
+    if len(digests) > 1:
+        listing = ", ".join(
+            f"{p.name}: {b.catalog.digest[:19]}" for p, b in zip(inputs, bundles, strict=True)
+        )
+        raise BundleError(
+            f"refusing to merge bundles made against different QI catalogs ({listing})"
+        )
+    chains: dict[str, ChainSegment] = {}
+    origin: dict[str, Path] = {}
+    for path, bundle in zip(inputs, bundles, strict=True):
+        for chain in bundle.chains:
+            kept = chains.get(chain.chain_id)
+            if kept is None or _extends(chain, kept):
+                chains[chain.chain_id] = chain
+                origin[chain.chain_id] = path
+            elif not _extends(kept, chain):
+                raise BundleError(
+                    f"chain {chain.chain_id[:12]}… in {path.name} diverges from the same chain in "
+                    f"{origin[chain.chain_id].name}; one of them was not produced by its run"
+                )
+    merged = materialize(
+        list(chains.values()),
+        catalog,
+        release=release or bundles[0].release,
+        signing=SigningInfo(keyid=key.keyid, ephemeral=key.ephemeral),
+    )
+    for chain_id, chain in chains.items():
+        _copy_artifacts(chain, source=origin[chain_id].parent, target=output.parent)
+    write_and_sign(merged, output, key)
+    return merged
+
+
+def _extends(longer: ChainSegment, shorter: ChainSegment) -> bool:
+    """`longer` holds every record of `shorter`, in order, and maybe more."""
+    count = len(shorter.records)
+    return len(longer.records) >= count and longer.records[count - 1].hash == shorter.head.hash
+
+
+def _copy_artifacts(chain: ChainSegment, *, source: Path, target: Path) -> None:
+    for record in chain.records:
+        if isinstance(record.body, Artifact):
+            destination = target / record.body.path
+            if destination.resolve() == (source / record.body.path).resolve():
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / record.body.path, destination)

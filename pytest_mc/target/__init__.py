@@ -1,0 +1,1 @@
+"""Target profiles: the model, the loader and the safety fences of DESIGN §4."""

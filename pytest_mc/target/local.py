@@ -1,0 +1,70 @@
+"""The embedded default target: start the reference staging (`mc-staging up`) and stop it.
+
+Only the `mc-staging` command is used, never the `mc_staging` package, so the suite talks to
+the reference exactly as it would to any staging: through its CLI and its profile.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_mc.errors import ToolMissingError, UnreachableError
+
+UP_TIMEOUT_SECONDS = 120.0
+DOWN_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class LocalStaging:
+    """A running reference staging: its state directory and generated profile."""
+
+    state_dir: Path
+    profile_path: Path
+    command: str
+
+
+def start_local_staging(state_dir: Path, *, time_scale: float | None = None) -> LocalStaging:
+    """Run `mc-staging up` and wait for it to report healthy."""
+    command = shutil.which("mc-staging")
+    if command is None:
+        raise ToolMissingError(
+            "mc-staging not found on PATH; install pytest-mc with its extras "
+            "(pip install -e '.[all]') or pass --mc-target PROFILE for your own staging"
+        )
+    argv = [command, "up", "--state-dir", str(state_dir), "--json"]
+    if time_scale is not None:
+        argv += ["--time-scale", f"{time_scale:g}"]
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=UP_TIMEOUT_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        stop_local_staging(LocalStaging(state_dir, state_dir / "profile.yaml", command))
+        raise UnreachableError(
+            f"reference staging did not become healthy within {UP_TIMEOUT_SECONDS:g}s; "
+            f"see the logs under {state_dir}"
+        ) from None
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UnreachableError(f"reference staging failed to start: {reason}")
+    try:
+        profile = Path(json.loads(done.stdout)["profile"])
+    except (ValueError, KeyError, TypeError):
+        raise UnreachableError(
+            f"mc-staging up printed no profile path (got {done.stdout[:200]!r})"
+        ) from None
+    return LocalStaging(state_dir=state_dir, profile_path=profile, command=command)
+
+
+def stop_local_staging(staging: LocalStaging) -> None:
+    """Run `mc-staging down`: it stops every process it started, by pid."""
+    subprocess.run(
+        [staging.command, "down", "--state-dir", str(staging.state_dir)],
+        capture_output=True,
+        timeout=DOWN_TIMEOUT_SECONDS,
+        check=False,
+    )

@@ -1,0 +1,183 @@
+"""The target profile: what the suite needs to know about a staging (DESIGN §4).
+
+A profile is YAML validated by `TargetProfile` (extra keys refused). It names the control
+command, the GLB, the metric source, regions and tenants, and the safety fences: the
+`environment` (destructive work runs only against `staging`) and `allowed_hosts`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pytest_mc.errors import UnsafeTargetError
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class ControlSettings(BaseModel):
+    """How to run the target's control CLI (`mc` or a prefix like `mc-staging --state-dir X`)."""
+
+    model_config = _STRICT
+    command: tuple[str, ...] = Field(default=("mc",), min_length=1)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class AdminSettings(BaseModel):
+    """Where the authenticated fault/admin API is, and where its secret lives (never inline)."""
+
+    model_config = _STRICT
+    url: str
+    token_file: Path | None = None
+    token_env: str | None = None
+
+
+class MetricEndpoint(BaseModel):
+    """One Prometheus text-format endpoint, scraped directly."""
+
+    model_config = _STRICT
+    component: str
+    url: str
+
+
+class MetricSettings(BaseModel):
+    """Where metrics come from: direct scrapes or a Prometheus server's HTTP API."""
+
+    model_config = _STRICT
+    source: Literal["scrape", "prometheus"] = "scrape"
+    sample_interval_seconds: float = Field(default=15.0, gt=0, description="wall seconds")
+    endpoints: tuple[MetricEndpoint, ...] = ()
+    prometheus_url: str | None = None
+
+    @model_validator(mode="after")
+    def _source_is_reachable(self) -> MetricSettings:
+        if self.source == "prometheus" and not self.prometheus_url:
+            raise ValueError("metrics.source is 'prometheus' but metrics.prometheus_url is empty")
+        if self.source == "scrape" and not self.endpoints:
+            raise ValueError("metrics.source is 'scrape' but metrics.endpoints is empty")
+        return self
+
+
+class Region(BaseModel):
+    """A region of the target and the jurisdiction its data lives under."""
+
+    model_config = _STRICT
+    id: str
+    jurisdiction: str
+    url: str | None = None
+
+
+class SloBaseline(BaseModel):
+    """A tenant's SLO baseline from its readiness record."""
+
+    model_config = _STRICT
+    availability: float = Field(gt=0, le=1)
+    latency_p95_ms: float = Field(gt=0)
+
+
+class Tenant(BaseModel):
+    """A tenant under verification: its wave, residency, mode and regions."""
+
+    model_config = _STRICT
+    id: str
+    wave: Literal["ga", "A", "B"]
+    residency: str
+    mode: Literal["active-active", "active-passive"] = "active-active"
+    regions: tuple[str, ...] = Field(min_length=1)
+    autonomy_pilot: bool = False
+    slo_baseline: SloBaseline
+
+
+class K6Settings(BaseModel):
+    """k6 settings: an explicit binary wins over PATH and the `k6` package."""
+
+    model_config = _STRICT
+    binary: Path | None = None
+
+
+class ChaosSettings(BaseModel):
+    """Chaos Toolkit settings: the experiments directory (the project's `chaos/` if unset)."""
+
+    model_config = _STRICT
+    experiments_dir: Path | None = None
+
+
+class TargetProfile(BaseModel):
+    """Everything the suite knows about a target; the file format of `--mc-target`."""
+
+    model_config = _STRICT
+    name: str
+    environment: Literal["staging", "production", "development"]
+    allowed_hosts: tuple[str, ...] = Field(min_length=1)
+    time_scale: float = Field(
+        default=1.0, ge=1.0, description="plan seconds per wall second; 1 for a real staging"
+    )
+    control: ControlSettings = ControlSettings()
+    glb_url: str
+    admin: AdminSettings | None = None
+    metrics: MetricSettings
+    regions: tuple[Region, ...] = Field(min_length=1)
+    tenants: tuple[Tenant, ...] = Field(min_length=1)
+    k6: K6Settings = K6Settings()
+    chaos: ChaosSettings = ChaosSettings()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TargetProfile:
+        region_ids = {region.id: region for region in self.regions}
+        for tenant in self.tenants:
+            for region_id in tenant.regions:
+                region = region_ids.get(region_id)
+                if region is None:
+                    raise ValueError(
+                        f"tenant {tenant.id} names region {region_id!r}, which is not in regions "
+                        f"({', '.join(sorted(region_ids))})"
+                    )
+                if region.jurisdiction != tenant.residency:
+                    raise ValueError(
+                        f"tenant {tenant.id} (residency {tenant.residency!r}) is placed in region "
+                        f"{region_id!r} of jurisdiction {region.jurisdiction!r}"
+                    )
+        return self
+
+    @property
+    def is_rehearsal(self) -> bool:
+        """A compressed-time run: it can never satisfy a GA DoD item (DESIGN §5)."""
+        return self.time_scale != 1.0
+
+    def tenant(self, tenant_id: str) -> Tenant:
+        for tenant in self.tenants:
+            if tenant.id == tenant_id:
+                return tenant
+        known = ", ".join(t.id for t in self.tenants)
+        raise KeyError(f"tenant {tenant_id!r} is not in profile {self.name!r} (known: {known})")
+
+    def urls(self) -> list[tuple[str, str]]:
+        """Every (field, url) the suite may send traffic to."""
+        found = [("glb_url", self.glb_url)]
+        if self.admin is not None:
+            found.append(("admin.url", self.admin.url))
+        found += [(f"metrics.endpoints[{e.component}]", e.url) for e in self.metrics.endpoints]
+        if self.metrics.prometheus_url:
+            found.append(("metrics.prometheus_url", self.metrics.prometheus_url))
+        found += [(f"regions[{r.id}].url", r.url) for r in self.regions if r.url]
+        return found
+
+
+def require_destructive_allowed(profile: TargetProfile, *, what: str) -> None:
+    """Refuse chaos, DR drills and other destructive work outside a staging inside its fences."""
+    if profile.environment != "staging":
+        raise UnsafeTargetError(
+            f"refused to run {what} against target {profile.name!r}: environment is "
+            f"{profile.environment!r}, not 'staging'; point --mc-target at a staging profile"
+        )
+    for field, url in profile.urls():
+        host = urlsplit(url).hostname or ""
+        if host not in profile.allowed_hosts:
+            raise UnsafeTargetError(
+                f"refused to run {what} against target {profile.name!r}: {field} host {host!r} "
+                f"is not in allowed_hosts {list(profile.allowed_hosts)}; add it only if it is "
+                f"a staging host"
+            )
