@@ -1,0 +1,151 @@
+"""`mc-verify evidence validate|verify|show|merge`: read, prove and combine evidence bundles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pytest_mc.evidence.bundle import EvidenceBundle, read_bundle
+from pytest_mc.evidence.merge import merge_bundles
+from pytest_mc.evidence.signing import load_public_key, load_signing_key
+from pytest_mc.evidence.verify import verify_bundle
+from pytest_mc.policy.catalog import load_catalog
+
+_BUNDLE = click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
+_CATALOG = click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="QI catalog the bundle was judged against (default: the shipped catalog).",
+)
+
+
+@click.group(name="evidence")
+def evidence() -> None:
+    """Validate, verify, show and merge evidence bundles."""
+
+
+@evidence.command()
+@_BUNDLE
+def validate(bundle: Path) -> None:
+    """Check BUNDLE against schemas/evidence-bundle.schema.json only."""
+    loaded = read_bundle(bundle)
+    records = sum(len(chain.records) for chain in loaded.chains)
+    click.echo(f"{bundle}: valid against the evidence-bundle schema ({records} records)")
+
+
+@evidence.command()
+@_BUNDLE
+@_CATALOG
+@click.option(
+    "--public-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="PEM Ed25519 public key the bundle must be signed with.",
+)
+def verify(bundle: Path, catalog_path: Path | None, public_key: Path | None) -> None:
+    """Prove BUNDLE complete and untampered: schema, chain, views, artifacts, signature."""
+    trusted = load_public_key(public_key) if public_key is not None else None
+    report = verify_bundle(bundle, load_catalog(catalog_path), trusted_public_key=trusted)
+    click.echo(
+        f"{bundle}: verified — schema, {report.records} chained records in "
+        f"{len(report.bundle.chains)} chain(s), views, {report.artifacts} artifacts, "
+        f"signature {report.signature.keyid}"
+    )
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@evidence.command()
+@_BUNDLE
+@click.option("--json", "as_json", is_flag=True, help="Print the bundle's views as JSON.")
+def show(bundle: Path, as_json: bool) -> None:
+    """Summarise BUNDLE: runs, tenant sections, DoD table."""
+    loaded = read_bundle(bundle)
+    if as_json:
+        click.echo(loaded.model_dump_json(indent=2, exclude={"chains"}))
+        return
+    _print_summary(loaded)
+
+
+@evidence.command()
+@click.argument("bundles", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "-o",
+    "--out",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write the merged bundle (artifacts are copied beside it).",
+)
+@_CATALOG
+@click.option(
+    "--signing-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="PEM Ed25519 key to sign the merged bundle (default: ephemeral, marked so).",
+)
+def merge(
+    bundles: tuple[Path, ...], output: Path, catalog_path: Path | None, signing_key: Path | None
+) -> None:
+    """Merge the bundles of several CI jobs (one per tenant) into one signed bundle."""
+    merged = merge_bundles(
+        list(bundles), output, load_catalog(catalog_path), load_signing_key(signing_key)
+    )
+    click.echo(
+        f"{output}: merged {len(bundles)} bundles, {len(merged.chains)} chain(s), tenants "
+        f"{', '.join(merged.tenants) or '(none)'}"
+    )
+
+
+def _print_summary(bundle: EvidenceBundle) -> None:
+    console = Console()
+    flag = " [bold yellow]REHEARSAL[/]" if bundle.rehearsal else ""
+    scales = ", ".join(f"{scale:g}" for scale in bundle.time_scales)
+    console.print(
+        f"[bold]Evidence {bundle.release}[/]{flag} — catalog {bundle.catalog.version} "
+        f"{bundle.catalog.digest[:19]}…, time scale {scales}"
+    )
+    runs = Table("run", "target", "started", "exit", title="Runs")
+    for run_summary in bundle.runs:
+        runs.add_row(
+            run_summary.run_id[:12],
+            run_summary.target.name,
+            run_summary.started_at.isoformat(timespec="seconds"),
+            "-" if run_summary.exit_status is None else str(run_summary.exit_status),
+        )
+    console.print(runs)
+    sections = Table("section", "scenarios", "measurements", "tripwires", "drills", "artifacts")
+    named = {
+        **bundle.tenants,
+        "(run-wide)": bundle.run_wide,
+        "(autonomy pilot)": bundle.autonomy_pilot,
+    }
+    for name, section in named.items():
+        sections.add_row(
+            name,
+            str(len(section.scenarios)),
+            str(len(section.measurements)),
+            str(len(section.tripwires)),
+            str(len(section.drills)),
+            str(len(section.artifacts)),
+        )
+    console.print(sections)
+    dod = Table(
+        "DoD item", "tenant", "value", "rule", "verdict", "satisfied", title="Definition of Done"
+    )
+    for row in bundle.dod:
+        value = "-" if row.value is None else f"{row.value:g}"
+        dod.add_row(
+            row.qi_id,
+            row.tenant or "-",
+            value,
+            f"{row.comparator} {row.threshold:g} {row.unit}",
+            row.verdict.value,
+            "yes" if row.satisfied else "no",
+        )
+    console.print(dod)

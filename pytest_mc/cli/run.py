@@ -1,0 +1,87 @@
+"""`mc-verify run`: rehearse the plan's features against a target (the embedded default).
+
+Inputs are checked before pytest starts, so a bad profile or catalog is exit 2 and an
+unusable target exit 3; pytest's own outcome is then mapped onto DESIGN §9's exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.paths import project_dir
+from pytest_mc.policy.catalog import load_catalog
+from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
+from pytest_mc.target.loader import load_profile
+
+# pytest exit status → mc-verify exit code. Interrupted runs, collection errors, internal
+# errors and "no tests ran" mean the suite could not judge the release: exit 3, not a verdict.
+_EXIT_CODES = {
+    pytest.ExitCode.OK: 0,
+    pytest.ExitCode.TESTS_FAILED: 1,
+    pytest.ExitCode.INTERRUPTED: 3,
+    pytest.ExitCode.INTERNAL_ERROR: 3,
+    pytest.ExitCode.USAGE_ERROR: 2,
+    pytest.ExitCode.NO_TESTS_COLLECTED: 3,
+}
+
+
+@click.command()
+@click.option(
+    "--target",
+    default=LOCAL_TARGET,
+    show_default=True,
+    help="Target profile YAML, or 'local' to start the reference staging.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path(DEFAULT_OUT), show_default=True
+)
+@click.option("--release", default=DEFAULT_RELEASE, show_default=True)
+@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--signing-key", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option(
+    "-k", "keyword", default=None, help="Only scenarios matching this pytest -k expression."
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def run(
+    target: str,
+    out: Path,
+    release: str,
+    catalog: Path | None,
+    signing_key: Path | None,
+    keyword: str | None,
+    pytest_args: tuple[str, ...],
+) -> int:
+    """Run every feature of the plan against TARGET and write the signed evidence bundle.
+
+    Extra arguments after `--` go to pytest unchanged.
+    """
+    loaded_catalog = load_catalog(catalog)
+    if target != LOCAL_TARGET:
+        load_profile(Path(target), loaded_catalog)
+    load_signing_key(signing_key)
+    features = project_dir("features")
+    argv = [
+        str(features),
+        f"--rootdir={features.parent}",
+        "--mc-target",
+        target,
+        "--mc-out",
+        str(out),
+        "--mc-release",
+        release,
+    ]
+    if catalog is not None:
+        argv += ["--mc-catalog", str(catalog)]
+    if signing_key is not None:
+        argv += ["--mc-signing-key", str(signing_key)]
+    if keyword:
+        argv += ["-k", keyword]
+    status = int(pytest.main([*argv, *pytest_args]))
+    try:
+        return _EXIT_CODES[pytest.ExitCode(status)]
+    except ValueError:  # not one of pytest's statuses: the suite broke
+        return 3

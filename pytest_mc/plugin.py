@@ -1,0 +1,117 @@
+"""pytest-mc's pytest plugin: wiring only (options, hookspecs, markers, the evidence session).
+
+Nothing happens unless the suite is switched on (a `--mc-*` option or `mc_*` ini key): then
+the catalog and target profile are loaded, the reference staging is started for
+`--mc-target local`, and an `EvidenceSession` is registered for the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import pytest
+
+from pytest_mc import hookspecs
+from pytest_mc.errors import McError
+from pytest_mc.fixtures import mc_catalog, mc_evidence, mc_profile
+from pytest_mc.policy.catalog import load_catalog
+from pytest_mc.session import SESSION_KEY, EvidenceSession, is_worker, new_run_id
+from pytest_mc.settings import SETTINGS_KEY, add_options, resolve
+from pytest_mc.steps import STEP_MODULES
+from pytest_mc.target.loader import load_profile
+from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local_staging
+
+__all__ = ["mc_catalog", "mc_evidence", "mc_profile"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+_LOCAL_STAGING_KEY = pytest.StashKey[LocalStaging]()
+_MARKERS = (
+    "mc_plan(section): the plan section a scenario verifies (from the Gherkin tag @plan:A.3)",
+    "mc_tenant(tenant_id): the tenant a scenario is about (from the Gherkin tag @tenant:X)",
+)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in _MARKERS:
+        config.addinivalue_line("markers", marker)
+    for module in STEP_MODULES:
+        config.pluginmanager.import_plugin(module)
+    settings = resolve(config)
+    config.stash[SETTINGS_KEY] = settings
+    if not settings.enabled:
+        return
+    try:
+        catalog = load_catalog(settings.catalog)
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None:
+            profile_path = Path(workerinput["mc_profile"])
+            run_id = str(workerinput["mc_run_id"])
+        else:
+            run_id = new_run_id()
+            profile_path = _profile_path(config, settings.target, settings.out_dir)
+        profile = load_profile(profile_path, catalog)
+    except McError as exc:
+        _stop_local(config)
+        pytest.exit(f"pytest-mc: {exc}", returncode=exc.exit_code)
+    session = EvidenceSession(config, settings, catalog, profile, run_id)
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, "mc-evidence-session")
+    if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
+        config.pluginmanager.register(_XdistBridge(run_id, profile_path), "mc-xdist-bridge")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        config.pluginmanager.unregister(session)
+        del config.stash[SESSION_KEY]
+    _stop_local(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_bdd_apply_tag(tag: str, function: Callable[P, T]) -> Callable[P, T] | None:
+    """Gherkin tags `@plan:A.3` and `@tenant:X` become the registered mc_* markers."""
+    name, _, value = tag.partition(":")
+    if name in ("plan", "tenant") and value:
+        marked: Callable[P, T] = getattr(pytest.mark, f"mc_{name}")(value)(function)
+        return marked
+    return None
+
+
+class _XdistBridge:
+    """Hands the controller's run id and profile to every xdist worker."""
+
+    def __init__(self, run_id: str, profile_path: Path) -> None:
+        self.run_id = run_id
+        self.profile_path = profile_path
+
+    def pytest_configure_node(self, node: object) -> None:
+        workerinput = node.workerinput  # type: ignore[attr-defined]
+        workerinput["mc_run_id"] = self.run_id
+        workerinput["mc_profile"] = str(self.profile_path)
+
+
+def _profile_path(config: pytest.Config, target: str, out_dir: Path) -> Path:
+    if target != "local":
+        return Path(target)
+    staging = start_local_staging(out_dir / "staging")
+    config.stash[_LOCAL_STAGING_KEY] = staging
+    return staging.profile_path
+
+
+def _stop_local(config: pytest.Config) -> None:
+    staging = config.stash.get(_LOCAL_STAGING_KEY, None)
+    if staging is not None:
+        del config.stash[_LOCAL_STAGING_KEY]
+        stop_local_staging(staging)

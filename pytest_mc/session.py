@@ -1,0 +1,306 @@
+"""The evidence session: the stateful plugin object of one pytest process.
+
+It opens the recorder, writes `run_started` / `run_finished` (controller only), wraps each
+test so that `scenario_started` / `scenario_finished` are recorded by the process that runs
+it, and at the end of the session materializes, validates and signs the bundle (controller
+only: xdist workers append to the same chain but never write aggregates).
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import uuid
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from pytest_mc.errors import McError
+from pytest_mc.evidence.publish import publish
+from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
+from pytest_mc.evidence.records import (
+    ChainRecord,
+    Measurement,
+    RunFinished,
+    RunStarted,
+    ScenarioFinished,
+    ScenarioStarted,
+    TargetInfo,
+    TripwireObservation,
+)
+from pytest_mc.evidence.redaction import Redactor
+from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.policy.catalog import QiCatalog, catalog_reference
+from pytest_mc.settings import McSettings
+from pytest_mc.target.profile import TargetProfile
+
+SESSION_KEY = pytest.StashKey["EvidenceSession"]()
+_BDD_EXAMPLE = "_pytest_bdd_example"
+Outcome = Literal["passed", "failed", "skipped", "error"]
+_OUTCOME_ORDER: tuple[Outcome, ...] = ("error", "failed", "skipped")
+
+
+@dataclass
+class _Running:
+    """The scenario this process is running right now."""
+
+    nodeid: str
+    tenant: str | None
+    started: bool = False
+    outcomes: list[Outcome] = field(default_factory=list)
+    duration: float = 0.0
+    message: str | None = None
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+class EvidenceSession:
+    """Records one process's share of a run into the shared chain."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: McSettings,
+        catalog: QiCatalog,
+        profile: TargetProfile,
+        run_id: str,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.catalog = catalog
+        self.profile = profile
+        self.run_id = run_id
+        self.paths = EvidencePaths(settings.out_dir, settings.release)
+        writer = str(getattr(config, "workerinput", {}).get("workerid", "controller"))
+        self.redactor = Redactor()
+        self.recorder = EvidenceRecorder(
+            self.paths, catalog, writer=writer, redactor=self.redactor, listeners=(self._announce,)
+        )
+        self._running: _Running | None = None
+        self._scenarios = 0
+        self._failed = 0
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if is_worker(self.config):
+            return
+        self.recorder.record(
+            RunStarted(
+                run_id=self.run_id,
+                release=self.settings.release,
+                target=TargetInfo(
+                    name=self.profile.name,
+                    environment=self.profile.environment,
+                    glb_url=self.profile.glb_url,
+                    time_scale=self.profile.time_scale,
+                ),
+                rehearsal=self.profile.is_rehearsal,
+                catalog=catalog_reference(self.catalog),
+                suite_version=_version("pytest-mc"),
+                tools=_tool_versions(),
+                git_commit=_git_commit(self.config.rootpath),
+                argv=tuple(self.config.invocation_params.args),
+            )
+        )
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        self._running = _Running(nodeid=item.nodeid, tenant=_tenant_of(item))
+        if _BDD_EXAMPLE not in getattr(item, "fixturenames", ()):
+            self._start(scenario=item.name, feature=None, plan_section=_plan_section(item))
+        try:
+            return (yield)
+        finally:
+            self._finish()
+
+    def pytest_bdd_before_scenario(
+        self, request: pytest.FixtureRequest, feature: object, scenario: object
+    ) -> None:
+        if self._running is None or self._running.started:
+            return
+        self._start(
+            scenario=str(getattr(scenario, "name", request.node.name)),
+            feature=str(getattr(feature, "name", "")) or None,
+            plan_section=_plan_section(request.node),
+        )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        running = self._running
+        if running is None or report.nodeid != running.nodeid:
+            return
+        running.duration += report.duration
+        if report.failed:
+            running.outcomes.append("failed" if report.when == "call" else "error")
+            running.message = running.message or _short(report.longreprtext)
+        elif report.skipped:
+            running.outcomes.append("skipped")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if is_worker(self.config):
+            self.recorder.close()
+            return
+        self.recorder.record(
+            RunFinished(
+                run_id=self.run_id,
+                exit_status=int(exitstatus),
+                scenarios=self._scenarios_total(session),
+                failed=session.testsfailed,
+            )
+        )
+        self.recorder.close()
+        try:
+            key = load_signing_key(self.settings.signing_key)
+            bundle = publish(
+                self.paths.chain,
+                self.paths.bundle,
+                self.catalog,
+                key,
+                release=self.settings.release,
+            )
+        except McError as exc:
+            _report(self.config, f"evidence bundle not written: {exc}")
+            session.exitstatus = exc.exit_code
+            return
+        self.config.hook.pytest_mc_bundle_written(
+            config=self.config, path=self.paths.bundle, bundle=bundle
+        )
+        rehearsal = " (REHEARSAL: cannot satisfy a GA DoD item)" if bundle.rehearsal else ""
+        ephemeral = "; signed with an EPHEMERAL key" if bundle.signing.ephemeral else ""
+        _report(self.config, f"evidence bundle: {self.paths.bundle}{rehearsal}{ephemeral}")
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _start(self, *, scenario: str, feature: str | None, plan_section: str | None) -> None:
+        running = self._running
+        if running is None:
+            return
+        running.started = True
+        self.recorder.record(
+            ScenarioStarted(
+                nodeid=running.nodeid,
+                feature=feature,
+                scenario=scenario,
+                tenant=running.tenant,
+                plan_section=plan_section,
+            )
+        )
+
+    def _finish(self) -> None:
+        running, self._running = self._running, None
+        if running is None:
+            return
+        if not running.started:
+            self._running = running
+            self._start(
+                scenario=running.nodeid.rpartition("::")[2], feature=None, plan_section=None
+            )
+            self._running = None
+        outcome: Outcome = "passed"
+        for worst in _OUTCOME_ORDER:
+            if worst in running.outcomes:
+                outcome = worst
+                break
+        self._scenarios += 1
+        self._failed += outcome in ("error", "failed")
+        self.recorder.record(
+            ScenarioFinished(
+                nodeid=running.nodeid,
+                tenant=running.tenant,
+                outcome=outcome,
+                duration_seconds=running.duration,
+                message=running.message,
+            )
+        )
+        self.config.hook.pytest_mc_scenario_evidence_complete(
+            config=self.config, nodeid=running.nodeid, tenant=running.tenant, outcome=outcome
+        )
+
+    def _announce(self, record: ChainRecord) -> None:
+        body = record.body
+        if isinstance(body, Measurement):
+            self.config.hook.pytest_mc_measurement_recorded(
+                config=self.config, record=record, measurement=body
+            )
+        elif isinstance(body, TripwireObservation):
+            self.config.hook.pytest_mc_tripwire_observed(
+                config=self.config, record=record, observation=body
+            )
+
+    def _scenarios_total(self, session: pytest.Session) -> int:
+        return max(self._scenarios, session.testscollected)
+
+    @property
+    def running_nodeid(self) -> str | None:
+        return self._running.nodeid if self._running else None
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _tenant_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        example = callspec.params.get(_BDD_EXAMPLE)
+        if isinstance(example, dict) and example.get("tenant"):
+            return str(example["tenant"])
+    marker = item.get_closest_marker("mc_tenant")
+    return str(marker.args[0]) if marker and marker.args else None
+
+
+def _plan_section(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("mc_plan")
+    return str(marker.args[0]) if marker and marker.args else None
+
+
+def _short(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:500] if lines else ""
+
+
+def _report(config: pytest.Config, line: str) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+    else:
+        print(line, file=sys.stderr)
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _tool_versions() -> dict[str, str]:
+    tools = {name: _version(name) for name in ("pytest", "pytest-bdd", "pydantic", "jsonschema")}
+    tools["python"] = platform.python_version()
+    return tools
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None

@@ -1,0 +1,7 @@
+"""The Gherkin step library: thin glue from feature text to drivers, evidence and policy.
+
+Each module owns the steps of one subject; the plugin registers them all, so any feature
+file can use them. Every step is documented in docs/steps.md.
+"""
+
+STEP_MODULES = ("pytest_mc.steps.catalog",)
