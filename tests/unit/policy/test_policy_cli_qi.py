@@ -179,3 +179,27 @@ def test_show_json_is_the_whole_catalog() -> None:
     assert len(data["qis"]) == len(data["qi_digests"]) == 28
     lag = next(qi for qi in data["qis"] if qi["id"] == "tripwire_replication_lag")
     assert (lag["comparator"], lag["target"], lag["window_seconds"]) == (">", 60.0, 600.0)
+
+
+def test_through_mc_verify_a_tampered_catalog_exits_2_with_one_line(
+    catalog_copy: CatalogCopy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_mc.cli.main import main
+
+    def edit(data: dict[str, object]) -> None:
+        qis = data["qis"]
+        assert isinstance(qis, list)
+        next(qi for qi in qis if qi["id"] == "rto")["target"] = 3600
+
+    path = catalog_copy(edit)
+    assert main(["qi", "verify", "--catalog", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"error: QI catalog 1.0.0 ({path}) was changed under its frozen version: qis[rto] "
+        "differs from its frozen digest; restore it or publish a new catalog version "
+        "(see docs/qi-catalog.md)\n"
+    )
+    assert main(["qi", "show", "--catalog", str(path.with_name("gone.yaml"))]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["qi", "verify"]) == 0
