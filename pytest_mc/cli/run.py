@@ -16,6 +16,7 @@ from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
 from pytest_mc.target.loader import load_profile
+from pytest_mc.target.profile import require_destructive_allowed
 
 # pytest exit status → mc-verify exit code. Interrupted runs, collection errors, internal
 # errors and "no tests ran" mean the suite could not judge the release: exit 3, not a verdict.
@@ -27,6 +28,8 @@ _EXIT_CODES = {
     pytest.ExitCode.USAGE_ERROR: 2,
     pytest.ExitCode.NO_TESTS_COLLECTED: 3,
 }
+
+REHEARSAL_WORK = "the plan rehearsal (it injects faults, runs chaos experiments and DR drills)"
 
 
 @click.command()
@@ -61,7 +64,8 @@ def run(
     """
     loaded_catalog = load_catalog(catalog)
     if target != LOCAL_TARGET:
-        load_profile(Path(target), loaded_catalog)
+        profile = load_profile(Path(target), loaded_catalog)
+        require_destructive_allowed(profile, what=REHEARSAL_WORK)
     load_signing_key(signing_key)
     features = project_dir("features")
     argv = [

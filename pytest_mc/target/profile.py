@@ -171,7 +171,7 @@ def require_destructive_allowed(profile: TargetProfile, *, what: str) -> None:
     if profile.environment != "staging":
         raise UnsafeTargetError(
             f"refused to run {what} against target {profile.name!r}: environment is "
-            f"{profile.environment!r}, not 'staging'; point --mc-target at a staging profile"
+            f"{profile.environment!r}, not 'staging'; use a staging profile as the target"
         )
     for field, url in profile.urls():
         host = urlsplit(url).hostname or ""

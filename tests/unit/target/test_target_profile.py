@@ -130,7 +130,9 @@ def test_the_suggested_time_scale_is_accepted(tmp_path: Path) -> None:
 
 def test_destructive_work_needs_a_staging(tmp_path: Path) -> None:
     profile = load(write(tmp_path, with_changes(environment="production")))
-    with pytest.raises(UnsafeTargetError, match="environment is 'production', not 'staging'"):
+    with pytest.raises(
+        UnsafeTargetError, match="environment is 'production', not 'staging'; use a staging profile"
+    ):
         require_destructive_allowed(profile, what="chaos experiment region-outage")
 
 
