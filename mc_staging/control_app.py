@@ -1,0 +1,278 @@
+"""The control-plane process: config long-poll for regions/GLB, the command API the CLI calls,
+the authenticated admin (fault) API, metrics, and the tick loop that samples regions and runs
+the tripwire automation.
+
+Routes: ``POST /api/{command}`` and ``GET|POST /admin/faults``, ``DELETE
+/admin/faults/{id}`` (admin secret), ``GET /internal/config`` (admin secret), ``/healthz``,
+``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mc_staging.autonomy import AutonomyEngine
+from mc_staging.commands import build_commands
+from mc_staging.control_plane import ControlPlane
+from mc_staging.errors import BadInput, StagingError
+from mc_staging.metrics import exposition
+from mc_staging.model import STAGE_INDEX, STAGES
+from mc_staging.seed import TenantRecord
+from mc_staging.statedir import StateDir
+from mc_staging.tripwires import BURN_SLOW, Firing, Reading, Sampler, TripwireEvaluator
+from mc_staging.wiring import error_response, guarded
+
+Handler = Callable[[dict[str, object]], Awaitable[object]]
+
+
+class Gateway:
+    """RegionGateway for the autonomy engine (internal region routes, admin secret)."""
+
+    def __init__(self, plane: ControlPlane) -> None:
+        self.plane = plane
+
+    async def snapshot(self, region: str, tenant: str) -> dict[str, object]:
+        try:
+            response = await self.plane.client.get(
+                f"{self.plane.region_url(region)}/internal/tenants/{tenant}/snapshot",
+                timeout=5.0)
+        except httpx.HTTPError as exc:
+            raise BadInput(f"region {region} unreachable for a snapshot of {tenant}") from exc
+        return dict(response.json())
+
+    async def set_derived(self, region: str, tenant: str,
+                          expected: dict[str, str | None] | None,
+                          values: dict[str, str | None]) -> tuple[int, dict[str, object]]:
+        body: dict[str, object] = {"values": values}
+        if expected is not None:
+            body["expected"] = expected
+        try:
+            response = await self.plane.client.post(
+                f"{self.plane.region_url(region)}/internal/tenants/{tenant}/derived",
+                json=body, timeout=5.0)
+        except httpx.HTTPError:
+            return 503, {"error": "unreachable"}
+        return response.status_code, dict(response.json())
+
+
+class ControlServer:
+    def __init__(self, state_dir: StateDir, time_scale: float, sample_interval: float) -> None:
+        self.plane = ControlPlane(state_dir, time_scale)
+        self.sample_interval = sample_interval
+        self.sampler = Sampler(retention_seconds=BURN_SLOW[0] / time_scale * 1.1)
+        self.evaluator = TripwireEvaluator(time_scale)
+        self.readings: dict[str, Reading] = {}
+        self.region_up: dict[str, bool] = {}
+        self.autonomy = AutonomyEngine(self.plane.store, self.plane.metrics,
+                                       state_dir.signing_key(), Gateway(self.plane),
+                                       self._save_tenant)
+        self.commands: dict[str, Handler] = build_commands(self)
+
+    async def _save_tenant(self, tenant: TenantRecord, action: str,
+                           details: dict[str, object]) -> None:
+        await self.plane.save(tenant, action, details)
+
+    # tick loop ---------------------------------------------------------------------------
+    async def _fetch_stats(self, region: str) -> dict[str, object] | None:
+        try:
+            response = await self.plane.client.get(
+                f"{self.plane.region_url(region)}/internal/stats", timeout=0.5)
+            response.raise_for_status()
+            return dict(response.json())
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    async def tick(self) -> None:
+        regions = [r.id for r in self.plane.region_specs()]
+        results = await asyncio.gather(*(self._fetch_stats(r) for r in regions))
+        for region, stats in zip(regions, results, strict=True):
+            self.region_up[region] = stats is not None
+            self.plane.metrics.region_up.labels(region).set(1 if stats else 0)
+        now = time.time()
+        self.sampler.ingest(now, [s for s in results if s is not None])
+        for tenant in self.plane.tenants().values():
+            reading, firings = self.evaluator.evaluate(
+                tenant.id, self.sampler, now, tenant.readiness.slo_baseline.availability)
+            self.readings[tenant.id] = reading
+            self._export(tenant, reading)
+            for firing in firings:
+                await self._act(firing)
+
+    def _export(self, tenant: TenantRecord, reading: Reading) -> None:
+        m = self.plane.metrics
+        t = tenant.id
+        m.stage.labels(t).set(STAGE_INDEX[tenant.stage])
+        for stage in (*STAGES, "rolled-back"):
+            m.stage_info.labels(t, stage).set(1 if tenant.stage == stage else 0)
+        m.paused.labels(t).set(1 if tenant.paused else 0)
+        m.active_active.labels(t).set(1 if tenant.mode == "active-active" else 0)
+        weights = self.plane.runtime_config().tenants[t].weights
+        secondary = next(r for r in tenant.regions if r != tenant.primary)
+        m.canary_weight.labels(t).set(weights.get(secondary, 0))
+        m.budget_remaining.labels(t).set(
+            1.0 if reading.error_budget_remaining is None else reading.error_budget_remaining)
+        m.budget_burn.labels(t, "1h").set(reading.burn_fast or 0.0)
+        m.budget_burn.labels(t, "6h").set(reading.burn_slow or 0.0)
+        budget = tenant.readiness.query_budgets.get("cost_units_per_plan_day", 1.0)
+        m.cost_consumed.labels(t).set(reading.cost_units_plan_day / max(1.0, budget))
+        latest = self.sampler.latest(t)
+        m.lag.labels(t).set(latest.lag_seconds if latest else 0.0)
+        m.conflict_ratio.labels(t).set(reading.conflict_ratio or 0.0)
+        m.non_persisted_ratio.labels(t).set(reading.non_persisted_ratio or 0.0)
+        m.violations.labels(t).set(reading.residency_violations)
+        for name, holds in reading.conditions.items():
+            m.tripwire_condition.labels(t, name).set(1 if holds else 0)
+        m.autonomy_tier.labels(t).set(int(tenant.autonomy.tier[1]))
+        m.autonomy_halted.labels(t).set(1 if tenant.autonomy.halted else 0)
+
+    async def _act(self, firing: Firing) -> None:
+        """Perform a tripwire's auto-action and record it (event, provenance, metric)."""
+        async with self.plane.lock:
+            tenant = self.plane.tenant(firing.tenant)
+            actor = f"tripwire:{firing.tripwire}"
+            result = "performed"
+            if firing.action == "pause_rollout":
+                if tenant.paused:
+                    result = "already-paused"
+                else:
+                    await self.plane.pause(tenant, f"tripwire {firing.tripwire}", actor)
+            elif firing.action == "bias_glb":
+                healthy = self._healthiest(tenant)
+                await self.plane.bias(tenant, healthy, 100, actor, "replication lag tripwire")
+                result = f"biased to {healthy}"
+            elif firing.action in ("rollback_to_ap", "rollback_and_page_dpo"):
+                if tenant.stage == "rolled-back":
+                    result = "already-rolled-back"
+                else:
+                    await self.plane.rollback(tenant, f"tripwire {firing.tripwire}", actor)
+                if firing.action == "rollback_and_page_dpo":
+                    page_id = self.plane.store.page(
+                        tenant.id, "critical", "residency violation",
+                        {"violations": firing.value, "tripwire": firing.tripwire})
+                    self.plane.metrics.dpo_pages.labels(tenant.id).inc()
+                    result += f"; paged DPO (page {page_id})"
+            elif firing.action == "halt_autonomy":
+                if tenant.autonomy.tier in ("T0",) or tenant.autonomy.halted:
+                    result = "autonomy not active"
+                else:
+                    await self.autonomy.halt(tenant, f"tripwire {firing.tripwire}", actor)
+            event: dict[str, object] = {
+                "tenant": firing.tenant, "tripwire": firing.tripwire, "action": firing.action,
+                "result": result, "condition_since": firing.condition_since,
+                "fired_at": firing.fired_at,
+                "time_to_action_wall_seconds": firing.fired_at - firing.condition_since,
+                "value": firing.value, "threshold": firing.threshold,
+                "window_wall_seconds": firing.window_wall_seconds,
+                "window_plan_seconds": firing.window_wall_seconds * self.plane.time_scale,
+                "time_scale": self.plane.time_scale,
+            }
+            self.plane.store.add_tripwire_event(event)
+            self.plane.metrics.tripwire_actions.labels(firing.tenant, firing.tripwire,
+                                                       firing.action).inc()
+
+    def _healthiest(self, tenant: TenantRecord) -> str:
+        latest = self.sampler.latest(tenant.id)
+        lags = latest.lag_by_region if latest else {}
+        candidates = [r for r in tenant.regions if self.region_up.get(r, True)] or tenant.regions
+        return min(candidates, key=lambda r: (lags.get(r, 0.0), r != tenant.primary))
+
+    async def _tick_loop(self) -> None:
+        while True:
+            started = time.monotonic()
+            with contextlib.suppress(StagingError):
+                await self.tick()
+            await asyncio.sleep(max(0.0, self.sample_interval - (time.monotonic() - started)))
+
+    # routes ------------------------------------------------------------------------------
+    async def config_route(self, request: Request) -> Response:
+        since = int(request.query_params.get("since", "-1"))
+        wait = min(float(request.query_params.get("wait", "0")), 10.0)
+        component = request.query_params.get("component")
+        if component:
+            self.plane.seen_versions[component] = since
+        if since == self.plane.version and wait > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.plane.changed.wait(), timeout=wait)
+        return JSONResponse(self.plane.runtime_config().model_dump(mode="json"))
+
+    async def api(self, request: Request) -> Response:
+        name = request.path_params["command"]
+        handler = self.commands.get(name)
+        if handler is None:
+            return error_response(BadInput(f"command {name!r} unknown"))
+        try:
+            args = await request.json()
+        except ValueError:
+            args = {}
+        if not isinstance(args, dict):
+            return error_response(BadInput("command arguments must be a JSON object"))
+        op_id = args.pop("op_id", None)
+        if op_id:
+            previous = self.plane.store.op_result(str(op_id))
+            if previous is not None:
+                return JSONResponse({"result": previous["result"], "op_id": op_id,
+                                     "idempotent_replay": True})
+        async with contextlib.AsyncExitStack() as stack:
+            if not name.endswith((".status", ".show", ".log", ".list", ".pages", ".events")):
+                await stack.enter_async_context(self.plane.lock)
+            result = await handler(args)
+        if op_id:
+            self.plane.store.save_op(str(op_id), {"result": result})
+        return JSONResponse({"result": result, "op_id": op_id, "idempotent_replay": False})
+
+    async def admin_faults(self, request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse({"faults": [self.plane.public_fault(f)
+                                            for f in self.plane.store.faults()]})
+        body = await request.json()
+        if not isinstance(body, dict) or "kind" not in body:
+            raise BadInput("fault body must be a JSON object with 'kind'")
+        async with self.plane.lock:
+            fault = await self.plane.inject(
+                str(body["kind"]), body.get("tenant"), body.get("region"),
+                dict(body.get("params") or {}))
+        return JSONResponse(self.plane.public_fault(fault), status_code=201)
+
+    async def admin_fault_delete(self, request: Request) -> Response:
+        async with self.plane.lock:
+            result = await self.plane.remove(request.path_params["fault_id"])
+        return JSONResponse(result)
+
+    async def healthz(self, _request: Request) -> Response:
+        return JSONResponse({"status": "ok", "component": "control",
+                             "time_scale": self.plane.time_scale})
+
+    async def metrics_route(self, _request: Request) -> Response:
+        return Response(exposition(self.plane.metrics.registry),
+                        media_type="text/plain; version=0.0.4")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(self._tick_loop())
+        self.plane.metrics.up.labels("control").set(1)
+        try:
+            yield
+        finally:
+            task.cancel()
+            await self.plane.client.aclose()
+
+    def app(self) -> Starlette:
+        s = self.plane.secret
+        return Starlette(routes=[
+            Route("/healthz", self.healthz),
+            Route("/metrics", self.metrics_route),
+            Route("/internal/config", guarded(s, self.config_route)),
+            Route("/api/{command}", guarded(s, self.api), methods=["POST"]),
+            Route("/admin/faults", guarded(s, self.admin_faults), methods=["GET", "POST"]),
+            Route("/admin/faults/{fault_id}", guarded(s, self.admin_fault_delete),
+                  methods=["DELETE"]),
+        ], lifespan=self.lifespan)

@@ -1,0 +1,288 @@
+"""One region process: HTTP data plane, change feed, appliers, internal/admin routes.
+
+Public: ``POST /v1/tenants/{tenant}/query``, ``GET /healthz``, ``GET /metrics``.
+Internal (admin secret): ``/internal/feed``, ``/internal/stats``, ``/internal/tenants/{t}/...``.
+Fault generators for ``conflict-storm`` and ``non-persisted-burst`` run here when the control
+plane's config lists them for this region's tenants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from mc_staging.dataplane import DataPlane
+from mc_staging.errors import BadInput
+from mc_staging.metrics import RegionMetrics, exposition
+from mc_staging.model import RuntimeConfig, faults_for
+from mc_staging.replication import PeerApplier
+from mc_staging.seed import REGIONS
+from mc_staging.statedir import StateDir
+from mc_staging.store import ApplyOutcome, RegionStore
+from mc_staging.wiring import ConfigFollower, guarded
+
+
+class RegionServer:
+    def __init__(self, state_dir: StateDir, region_id: str) -> None:
+        ids = [r.id for r in REGIONS]
+        self.region_id = region_id
+        self.jurisdiction = REGIONS[ids.index(region_id)].jurisdiction
+        self.secret = state_dir.admin_secret()
+        self.metrics = RegionMetrics()
+        self.store = RegionStore(state_dir.region_db(region_id), region_id, ids.index(region_id))
+        self.plane = DataPlane(region_id, self.jurisdiction, self.store, self.metrics)
+        self.follower = ConfigFollower(state_dir.control_url(), self.secret, f"region-{region_id}")
+        self.follower.listeners.append(self._on_config)
+        self.appliers: dict[str, PeerApplier] = {}
+        self.feed_event = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.plane.on_write = self._wake_feed
+
+    def _wake_feed(self) -> None:
+        self.feed_event.set()
+        self.feed_event = asyncio.Event()
+
+    # config & replication ---------------------------------------------------------------
+    def config(self) -> RuntimeConfig:
+        assert self.follower.config is not None
+        return self.follower.config
+
+    def _on_config(self, config: RuntimeConfig) -> None:
+        self.plane.config = config
+        active = {f.kind for f in config.faults
+                  if f.region in (None, self.region_id)}
+        for kind in ("replication-delay", "replication-partition", "error-rate", "latency",
+                     "residency-regression", "conflict-storm", "non-persisted-burst"):
+            self.metrics.faults.labels(f"region-{self.region_id}", kind).set(
+                1 if kind in active else 0)
+        for tenant in config.tenants.values():
+            if self.region_id in tenant.regions:
+                self.metrics.budget_limit.labels(tenant.id, self.region_id).set(
+                    tenant.query_budget_units_per_second)
+
+    def _peers(self, config: RuntimeConfig) -> set[str]:
+        peers: set[str] = set()
+        for tenant in config.tenants.values():
+            if self.region_id in tenant.regions:
+                peers.update(r for r in tenant.regions if r != self.region_id)
+        return peers
+
+    def _on_applied(self, peer: str, outcomes: list[ApplyOutcome]) -> None:
+        for outcome in outcomes:
+            if not outcome.applied:
+                continue
+            labels = (outcome.tenant, peer, self.region_id)
+            self.metrics.applied.labels(*labels).inc()
+            self.metrics.apply_lag.labels(*labels).observe(outcome.lag_seconds)
+            if outcome.conflict:
+                self.plane.counters_for(outcome.tenant).conflicts += 1
+                self.metrics.conflicts.labels(outcome.tenant, self.region_id).inc()
+        for tenant in {o.tenant for o in outcomes}:
+            self.plane.cache.clear_tenant(tenant)
+
+    def lag_by_tenant(self) -> dict[str, float]:
+        lags: dict[str, float] = {}
+        for peer, applier in self.appliers.items():
+            per_tenant = applier.lag_by_tenant()
+            for tenant, spec in self.config().tenants.items():
+                if self.region_id in spec.regions and peer in spec.regions:
+                    lag = per_tenant.get(tenant, 0.0)
+                    self.metrics.lag.labels(tenant, peer, self.region_id).set(lag)
+                    lags[tenant] = max(lags.get(tenant, 0.0), lag)
+        return lags
+
+    async def _ensure_appliers(self, client: httpx.AsyncClient) -> None:
+        while True:
+            for peer in self._peers(self.config()):
+                if peer not in self.appliers:
+                    applier = PeerApplier(self.store, self.region_id, peer, self.config,
+                                          self.secret, self._on_applied)
+                    self.appliers[peer] = applier
+                    self.tasks.append(asyncio.create_task(applier.run(client)))
+            await asyncio.sleep(0.5)
+
+    async def _fault_generators(self) -> None:
+        """Drive conflict storms and non-persisted bursts listed in the config."""
+        tick = 0
+        while True:
+            await asyncio.sleep(0.05)
+            tick += 1
+            config = self.config()
+            for fault in faults_for(config, "conflict-storm", region=self.region_id):
+                tenant = config.tenants.get(fault.tenant or "")
+                if tenant is None or self.region_id not in tenant.regions:
+                    continue
+                keys = int(float(fault.params.get("keys", 4)))
+                for index in range(int(float(fault.params.get("writes_per_tick", 8)))):
+                    await self.plane.execute(
+                        tenant.id, tenant.purposes[0],
+                        {"id": "put_entity", "variables": {
+                            "key": f"storm:{index % keys}",
+                            "value": f"{self.region_id}:{tick}:{index}"}}, None)
+            for fault in faults_for(config, "non-persisted-burst", region=self.region_id):
+                tenant = config.tenants.get(fault.tenant or "")
+                if tenant is None or self.region_id not in tenant.regions:
+                    continue
+                for _ in range(int(float(fault.params.get("queries_per_tick", 5)))):
+                    await self.plane.execute(tenant.id, tenant.purposes[0],
+                                             {"query": "list"}, None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        client = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
+        config = await self.follower.first(client)
+        self._on_config(config)
+        self.tasks = [
+            asyncio.create_task(self.follower.run(client)),
+            asyncio.create_task(self._ensure_appliers(client)),
+            asyncio.create_task(self._fault_generators()),
+        ]
+        self.metrics.up.labels(f"region-{self.region_id}").set(1)
+        try:
+            yield
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await client.aclose()
+            self.store.close()
+
+    # routes -----------------------------------------------------------------------------
+    async def query(self, request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        result = await self.plane.execute(
+            request.path_params["tenant"], request.headers.get("x-mc-purpose"), body,
+            request.headers.get("idempotency-key"),
+        )
+        return JSONResponse(result.body, status_code=result.status,
+                            headers={"x-mc-region": self.region_id})
+
+    async def healthz(self, _request: Request) -> Response:
+        return JSONResponse({"status": "ok", "region": self.region_id,
+                             "jurisdiction": self.jurisdiction})
+
+    async def metrics_route(self, _request: Request) -> Response:
+        self.lag_by_tenant()
+        return Response(exposition(self.metrics.registry),
+                        media_type="text/plain; version=0.0.4")
+
+    async def feed(self, request: Request) -> Response:
+        since = int(request.query_params.get("since", "0"))
+        wait = min(float(request.query_params.get("wait", "0")), 5.0)
+        entries = self.store.feed_since(since)
+        if not entries and wait > 0:
+            event = self.feed_event
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=wait)
+            entries = self.store.feed_since(since)
+        return JSONResponse({"entries": [e.to_json() for e in entries],
+                             "head_seq": self.store.head_seq(), "now": time.time()})
+
+    async def stats(self, _request: Request) -> Response:
+        lags = self.lag_by_tenant()
+        recent = sorted(x for a in self.appliers.values() for x in a.recent_lags)
+        return JSONResponse({
+            "region": self.region_id, "jurisdiction": self.jurisdiction, "now": time.time(),
+            "tenants": {t: vars(c) for t, c in self.plane.counters.items()},
+            "lag_seconds": lags,
+            "stored_tenants": self.store.tenants_stored(),
+            "apply_lag_samples": len(recent),
+            "apply_lag_p50_seconds": _quantile(recent, 0.50),
+            "apply_lag_p99_seconds": _quantile(recent, 0.99),
+            "apply_lag_max_seconds": recent[-1] if recent else 0.0,
+        })
+
+    async def reset_lag_samples(self, _request: Request) -> Response:
+        for applier in self.appliers.values():
+            applier.recent_lags.clear()
+        return JSONResponse({"reset": True})
+
+    async def snapshot(self, request: Request) -> Response:
+        tenant = request.path_params["tenant"]
+        rows = self.store.base_rows(tenant)
+        return JSONResponse({
+            "tenant": tenant, "region": self.region_id, "digest": self.store.digest(tenant),
+            "base": [[k, v, ver] for k, v, ver in rows], "derived": self.store.derived(tenant),
+        })
+
+    async def digest(self, request: Request) -> Response:
+        tenant = request.path_params["tenant"]
+        return JSONResponse({"tenant": tenant, "region": self.region_id,
+                             "digest": self.store.digest(tenant),
+                             "entities": len(self.store.base_rows(tenant))})
+
+    async def derived(self, request: Request) -> Response:
+        """Compare-and-set derived rows: 409 when the current rows differ from ``expected``."""
+        tenant = request.path_params["tenant"]
+        body = await request.json()
+        spec = self.config().tenants.get(tenant)
+        if spec is None:
+            raise BadInput(f"tenant {tenant!r} unknown")
+        if self.jurisdiction != spec.residency and not self.plane.gate_open(tenant):
+            self.plane.counters_for(tenant).residency_denials += 1
+            self.metrics.residency_denials.labels(tenant, self.region_id).inc()
+            return JSONResponse({"error": "residency_denied", "message":
+                                 f"{tenant} data may not be written in {self.region_id}"},
+                                status_code=451)
+        current = self.store.derived(tenant)
+        expected = body.get("expected")
+        if isinstance(expected, dict):
+            drifted = sorted(n for n, v in expected.items() if current.get(n) != v)
+            if drifted:
+                return JSONResponse({"error": "drift", "message": "derived rows changed",
+                                     "drifted": drifted}, status_code=409)
+        values = {str(k): (None if v is None else str(v)) for k, v in body["values"].items()}
+        self.store.set_derived(tenant, values)
+        return JSONResponse({"tenant": tenant, "region": self.region_id,
+                             "digest": _digest(self.store.derived(tenant))})
+
+    async def purge(self, request: Request) -> Response:
+        tenant = request.path_params["tenant"]
+        removed = self.store.purge_tenant(tenant)
+        self.plane.cache.clear_tenant(tenant)
+        return JSONResponse({"tenant": tenant, "region": self.region_id, "purged": removed})
+
+    async def crash(self, _request: Request) -> Response:
+        import os
+
+        os._exit(137)
+
+    def app(self) -> Starlette:
+        s = self.secret
+        return Starlette(routes=[
+            Route("/v1/tenants/{tenant}/query", self.query, methods=["POST"]),
+            Route("/healthz", self.healthz),
+            Route("/metrics", self.metrics_route),
+            Route("/internal/feed", guarded(s, self.feed)),
+            Route("/internal/stats", guarded(s, self.stats)),
+            Route("/internal/lag-samples/reset", guarded(s, self.reset_lag_samples),
+                  methods=["POST"]),
+            Route("/internal/tenants/{tenant}/snapshot", guarded(s, self.snapshot)),
+            Route("/internal/tenants/{tenant}/digest", guarded(s, self.digest)),
+            Route("/internal/tenants/{tenant}/derived", guarded(s, self.derived),
+                  methods=["POST"]),
+            Route("/internal/tenants/{tenant}/purge", guarded(s, self.purge), methods=["POST"]),
+            Route("/admin/crash", guarded(s, self.crash), methods=["POST"]),
+        ], lifespan=self.lifespan)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _digest(values: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()

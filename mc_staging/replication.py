@@ -1,0 +1,140 @@
+"""The applier: pulls a peer region's change feed (long-poll) and applies it locally.
+
+Lag of a tenant into this region = now − origin time of its oldest change seen at the source
+but not yet applied here (0 when caught up); while the peer cannot be reached (partition) it is
+now − last successful contact, the most the target can be behind. Faults applied here:
+``replication-delay`` (hold a tenant's changes until they are ``delay_seconds`` old, wall) and
+``replication-partition`` (no contact with the peer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+import httpx
+
+from mc_staging.model import RuntimeConfig, faults_for
+from mc_staging.store import ApplyOutcome, Change, RegionStore
+
+
+class PeerApplier:
+    """Replicates changes from one peer region into this region."""
+
+    def __init__(
+        self,
+        store: RegionStore,
+        region_id: str,
+        peer_id: str,
+        config: Callable[[], RuntimeConfig],
+        secret: str,
+        on_applied: Callable[[str, list[ApplyOutcome]], None],
+    ) -> None:
+        self.store = store
+        self.region_id = region_id
+        self.peer_id = peer_id
+        self.config = config
+        self.secret = secret
+        self.on_applied = on_applied
+        self.held: list[Change] = []
+        self.fetched_seq = store.applied_seq(peer_id)
+        self.last_contact = time.time()
+        self.contact_ok = True
+        self.recent_lags: deque[float] = deque(maxlen=20000)
+
+    def _peer_url(self) -> str | None:
+        for region in self.config().regions:
+            if region.id == self.peer_id:
+                return region.url
+        return None
+
+    def _replicated(self, tenant: str) -> bool:
+        spec = self.config().tenants.get(tenant)
+        return spec is not None and self.region_id in spec.regions and self.peer_id in spec.regions
+
+    def _partitioned(self) -> bool:
+        for fault in faults_for(self.config(), "replication-partition"):
+            if fault.region in (None, self.region_id, self.peer_id):
+                return True
+        return False
+
+    def _delay_for(self, tenant: str) -> float:
+        delays = [
+            float(fault.params.get("delay_seconds", 0.0))
+            for fault in faults_for(self.config(), "replication-delay", tenant=tenant)
+            if fault.region in (None, self.region_id)
+        ]
+        return max(delays, default=0.0)
+
+    def lag_by_tenant(self) -> dict[str, float]:
+        now = time.time()
+        lags: dict[str, float] = {}
+        for change in self.held:
+            lags[change.tenant] = max(lags.get(change.tenant, 0.0), now - change.origin_ts)
+        if not self.contact_ok:
+            stale = now - self.last_contact
+            for tenant, spec in self.config().tenants.items():
+                if self.region_id in spec.regions and self.peer_id in spec.regions:
+                    lags[tenant] = max(lags.get(tenant, 0.0), stale)
+        return lags
+
+    async def run(self, client: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                await self._step(client)
+            except (httpx.HTTPError, ValueError):
+                self.contact_ok = False
+                await asyncio.sleep(0.1)
+
+    async def _step(self, client: httpx.AsyncClient) -> None:
+        url = self._peer_url()
+        if url is None or self._partitioned():
+            self.contact_ok = False
+            await asyncio.sleep(0.05)
+            return
+        wait = 0.0 if self.held else 0.5
+        response = await client.get(
+            f"{url}/internal/feed",
+            params={"since": self.fetched_seq, "wait": wait, "for_region": self.region_id},
+            headers={"authorization": f"Bearer {self.secret}"},
+            timeout=wait + 5.0,
+        )
+        response.raise_for_status()
+        body = response.json()
+        self.last_contact = time.time()
+        self.contact_ok = True
+        for raw in body["entries"]:
+            change = Change.from_json(raw)
+            self.fetched_seq = max(self.fetched_seq, change.seq)
+            if self._replicated(change.tenant):
+                self.held.append(change)
+        if not body["entries"]:
+            self.fetched_seq = max(self.fetched_seq, int(body["head_seq"]))
+        self._apply_ready()
+        if self.held:
+            await asyncio.sleep(0.02)
+
+    def _apply_ready(self) -> None:
+        now = time.time()
+        ready: list[Change] = []
+        waiting: list[Change] = []
+        blocked_tenants: set[str] = set()
+        for change in self.held:
+            # per-tenant order is kept: once one change of a tenant waits, later ones wait too
+            delay = self._delay_for(change.tenant)
+            if change.tenant in blocked_tenants or now - change.origin_ts < delay:
+                blocked_tenants.add(change.tenant)
+                waiting.append(change)
+            else:
+                ready.append(change)
+        if not ready and self.held:
+            return
+        applied_seq = (min(c.seq for c in waiting) - 1) if waiting else self.fetched_seq
+        outcomes = self.store.apply(self.peer_id, ready, applied_seq)
+        self.held = waiting
+        for outcome in outcomes:
+            if outcome.applied:
+                self.recent_lags.append(outcome.lag_seconds)
+        self.on_applied(self.peer_id, outcomes)

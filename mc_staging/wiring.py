@@ -1,0 +1,114 @@
+"""Plumbing shared by the three server kinds: auth, JSON errors, config follower, uvicorn run.
+
+Every server binds 127.0.0.1 only. Internal and admin routes demand the admin secret as a
+Bearer token, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mc_staging.errors import StagingError
+from mc_staging.model import RuntimeConfig
+
+LOG = logging.getLogger("mc_staging")
+
+
+def authorized(request: Request, secret: str) -> bool:
+    header = request.headers.get("authorization", "")
+    if not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[7:].encode(), secret.encode())
+
+
+def unauthorized() -> JSONResponse:
+    return JSONResponse(
+        {"error": "unauthorized", "message": "admin secret required (Bearer token)"},
+        status_code=401,
+    )
+
+
+def error_response(exc: StagingError) -> JSONResponse:
+    return JSONResponse({"error": exc.kind, "message": exc.message},
+                        status_code=exc.http_status)
+
+
+def guarded(
+    secret: str, handler: Callable[[Request], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler: refuse without the secret, map StagingError to a JSON error."""
+
+    async def wrapper(request: Request) -> Response:
+        if not authorized(request, secret):
+            return unauthorized()
+        try:
+            return await handler(request)
+        except StagingError as exc:
+            return error_response(exc)
+
+    return wrapper
+
+
+class ConfigFollower:
+    """Keeps the latest RuntimeConfig from the control plane (long-poll on its version)."""
+
+    def __init__(self, control_url: str, secret: str, component: str) -> None:
+        self.component = component
+        self.control_url = control_url
+        self.secret = secret
+        self.config: RuntimeConfig | None = None
+        self.changed = asyncio.Event()
+        self.listeners: list[Callable[[RuntimeConfig], None]] = []
+
+    async def first(self, client: httpx.AsyncClient, timeout: float = 30.0) -> RuntimeConfig:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                await self._fetch(client, wait=0.0)
+                if self.config is not None:
+                    return self.config
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"control plane at {self.control_url} never answered")
+            await asyncio.sleep(0.1)
+
+    async def _fetch(self, client: httpx.AsyncClient, wait: float) -> None:
+        since = self.config.version if self.config else -1
+        response = await client.get(
+            f"{self.control_url}/internal/config",
+            params={"since": since, "wait": wait, "component": self.component},
+            headers={"authorization": f"Bearer {self.secret}"},
+            timeout=wait + 5.0,
+        )
+        response.raise_for_status()
+        config = RuntimeConfig.model_validate(response.json())
+        if self.config is None or config.version != self.config.version:
+            self.config = config
+            for listener in self.listeners:
+                listener(config)
+            self.changed.set()
+            self.changed = asyncio.Event()
+
+    async def run(self, client: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                await self._fetch(client, wait=2.0)
+            except (httpx.HTTPError, ValueError):
+                await asyncio.sleep(0.2)
+
+
+def serve(app: Starlette, port: int) -> None:
+    """Run one ASGI app on 127.0.0.1:port until SIGTERM (never 0.0.0.0)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            access_log=False, lifespan="on", timeout_keep_alive=30)
+    uvicorn.Server(config).run()
