@@ -25,6 +25,11 @@ from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local
 
 __all__ = ["mc_catalog", "mc_evidence", "mc_profile"]
 
+# The features are pytest-bdd scenarios and the session implements its hooks, so pytest-bdd
+# is loaded with us even under PYTEST_DISABLE_PLUGIN_AUTOLOAD. Named by its entry point, so
+# that autoloading it afterwards finds it registered (a module name would register it twice).
+pytest_plugins = ["pytest-bdd"]
+
 P = ParamSpec("P")
 T = TypeVar("T")
 _LOCAL_STAGING_KEY = pytest.StashKey[LocalStaging]()
@@ -67,7 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
     session = EvidenceSession(config, settings, catalog, profile, run_id)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "mc-evidence-session")
-    if config.pluginmanager.hasplugin("xdist") and not is_worker(config):
+    if not is_worker(config):
+        # Registered whether or not xdist is loaded (and under whichever name: `-p xdist`
+        # and `-p xdist.plugin` differ); its hook is optional, so it is inert without xdist.
         config.pluginmanager.register(_XdistBridge(run_id, profile_path), "mc-xdist-bridge")
 
 
@@ -76,6 +83,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None:
         config.pluginmanager.unregister(session)
         del config.stash[SESSION_KEY]
+    bridge = config.pluginmanager.get_plugin("mc-xdist-bridge")
+    if bridge is not None:
+        config.pluginmanager.unregister(bridge)
     _stop_local(config)
 
 
@@ -96,6 +106,7 @@ class _XdistBridge:
         self.run_id = run_id
         self.profile_path = profile_path
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: object) -> None:
         workerinput = node.workerinput  # type: ignore[attr-defined]
         workerinput["mc_run_id"] = self.run_id
