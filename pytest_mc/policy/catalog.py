@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pytest_mc.errors import CatalogError, UnknownQiError
+from pytest_mc.inputs import FileKind, load_model, read_mapping, validation_message
 
 Category = Literal["slo", "cost", "privacy", "autonomy", "dr", "rollout"]
 QiKind = Literal["rate", "threshold", "count", "streak", "tripwire", "stage"]
@@ -285,113 +286,16 @@ def check_frozen(catalog: QiCatalog, source: Path | None = None) -> None:
 # --------------------------------------------------------------------------- loading
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate mapping keys instead of keeping the last one."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[object, object]:
-    seen: set[object] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", mark)
-        seen.add(key)
-    return dict(loader.construct_mapping(node))
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _read_yaml(path: Path) -> tuple[object, str]:
-    if not path.exists():
-        raise CatalogError(
-            f"QI catalog not found: {path}; pass --catalog PATH to an existing file, or omit "
-            "it to use the packaged catalog"
-        )
-    if not path.is_file():
-        raise CatalogError(f"QI catalog {path} is not a file; pass --catalog PATH to a YAML file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"cannot read QI catalog {path}: {exc}") from exc
-    try:
-        data: object = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        place = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        problem = " ".join(str(problem).split())
-        raise CatalogError(
-            f"{place}: malformed YAML in QI catalog: {problem}; fix the syntax there"
-        ) from exc
-    if not isinstance(data, dict):
-        raise CatalogError(
-            f"{path}: a QI catalog must be a YAML mapping (version, status, qis, ...), "
-            f"found {type(data).__name__}"
-        )
-    return data, text
-
-
-def _dotted(loc: Sequence[int | str]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text or "(top level)"
-
-
-def _line_of(text: str, loc: Sequence[int | str]) -> int | None:
-    """The 1-based line of the YAML node at ``loc``, or of its nearest existing parent."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    line: int | None = None if node is None else node.start_mark.line + 1
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key_node, value_node in node.value:
-                if key_node.value == part:
-                    child = value_node
-                    line = key_node.start_mark.line + 1
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
-
-
-def _validation_message(path: Path, text: str, exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = tuple(first["loc"])
-    line = _line_of(text, loc)
-    place = f"{path}:{line}" if line is not None else str(path)
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field (not part of the QI catalog format)"
-    elif first["type"] not in ("value_error", "missing") and "input" in first:
-        message += f" (got {first['input']!r})"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{place}: invalid QI catalog: {_dotted(loc)}: {message}{more}; fix that field"
+_CATALOG_FILE = FileKind(
+    name="QI catalog",
+    error=CatalogError,
+    missing_hint="pass --catalog PATH to an existing file, or omit it to use the packaged catalog",
+    shape=" (version, status, qis, ...)",
+)
 
 
 def _load_unchecked(path: Path) -> QiCatalog:
-    data, text = _read_yaml(path)
-    try:
-        return QiCatalog.model_validate(data)
-    except ValidationError as exc:
-        raise CatalogError(_validation_message(path, text, exc)) from exc
+    return load_model(path, QiCatalog, _CATALOG_FILE)
 
 
 def load_catalog(path: Path | None = None) -> QiCatalog:
@@ -416,8 +320,7 @@ def freeze(path: Path) -> QiCatalog:
     ``version`` and ``frozen_on``, run this, then add the version and digest to
     ``PUBLISHED_DIGESTS``. Refuses to re-freeze a published version with other content.
     """
-    data, text = _read_yaml(path)
-    assert isinstance(data, dict)  # _read_yaml guarantees a mapping
+    data, text = read_mapping(path, _CATALOG_FILE)
     draft = dict(data)
     draft["status"] = "FROZEN"
     draft["digest"] = "sha256:" + "0" * 64
@@ -431,7 +334,7 @@ def freeze(path: Path) -> QiCatalog:
     try:
         catalog = QiCatalog.model_validate(draft)
     except ValidationError as exc:
-        raise CatalogError(_validation_message(path, text, exc)) from exc
+        raise CatalogError(validation_message(path, text, exc, _CATALOG_FILE)) from exc
     catalog = catalog.model_copy(
         update={"qi_digests": {qi.id: qi_digest(qi) for qi in catalog.qis}}
     )

@@ -10,19 +10,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_mc.errors import ProfileError
-from pytest_mc.inputs import load_model
+from pytest_mc.inputs import FileKind, load_model
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.timewindow import format_duration
 from pytest_mc.target.profile import TargetProfile
 
 MIN_SAMPLES_PER_WINDOW = 5
 
-_HINT = "see docs/target-profile.md for the format"
+_PROFILE_FILE = FileKind(
+    name="target profile",
+    error=ProfileError,
+    missing_hint="point the target at an existing profile (format: docs/target-profile.md)",
+    shape=" (name, environment, glb_url, regions, tenants, ...)",
+    fix_hint="see docs/target-profile.md",
+)
 
 
 def load_profile(path: Path, catalog: QiCatalog) -> TargetProfile:
     """Read and validate the profile at `path`; check its time scale against `catalog`."""
-    profile = load_model(path, TargetProfile, what="target profile", error=ProfileError, hint=_HINT)
+    profile = load_model(path, TargetProfile, _PROFILE_FILE)
     check_time_scale(profile, catalog, source=str(path))
     return profile
 

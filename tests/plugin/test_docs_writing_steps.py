@@ -60,8 +60,6 @@ def test_the_documented_example_runs_and_lands_in_the_tenant_section(tmp_path: P
             "pytest",
             "-p",
             "pytest_mc.plugin",
-            "-p",
-            "pytest_bdd.plugin",
             "--mc-target",
             "profile.yaml",
             "--mc-out",

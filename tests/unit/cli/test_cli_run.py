@@ -64,7 +64,7 @@ def test_missing_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert err == (
         f"error: target profile not found: {tmp_path / 'absent.yaml'}; "
-        "see docs/target-profile.md for the format\n"
+        "point the target at an existing profile (format: docs/target-profile.md)\n"
     )
 
 

@@ -374,7 +374,8 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_directory_instead_of_file(tmp_path: Path) -> None:
     assert catalog_error(tmp_path) == (
-        f"QI catalog {tmp_path} is not a file; pass --catalog PATH to a YAML file"
+        f"QI catalog {tmp_path} is not a file; pass --catalog PATH to an existing file, "
+        "or omit it to use the packaged catalog"
     )
 
 

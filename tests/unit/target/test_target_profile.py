@@ -66,7 +66,10 @@ def test_real_time_profile_is_not_a_rehearsal(tmp_path: Path) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ProfileError, match=r"target profile not found: .*nope\.yaml; see docs"):
+    with pytest.raises(
+        ProfileError,
+        match=r"target profile not found: .*nope\.yaml; point the target at an existing profile",
+    ):
         load(tmp_path / "nope.yaml")
 
 
@@ -82,7 +85,9 @@ def test_malformed_yaml_names_line_and_column(tmp_path: Path) -> None:
 
 def test_unknown_field_names_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, with_changes(colour="blue"))
-    with pytest.raises(ProfileError, match=r"profile\.yaml:\d+: colour: unknown field"):
+    with pytest.raises(
+        ProfileError, match=r"profile\.yaml:\d+: invalid target profile: colour: unknown field"
+    ):
         load(path)
 
 
