@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,13 +30,15 @@ class LocalStaging:
 
 def start_local_staging(state_dir: Path, *, time_scale: float | None = None) -> LocalStaging:
     """Run `mc-staging up` and wait for it to report healthy."""
-    command = shutil.which("mc-staging")
+    # The console script sits next to this interpreter even when its bin/ is not on PATH.
+    beside = Path(sys.executable).parent / "mc-staging"
+    command = str(beside) if beside.is_file() else shutil.which("mc-staging")
     if command is None:
         raise ToolMissingError(
             "mc-staging not found on PATH; install pytest-mc with its extras "
             "(pip install -e '.[all]') or pass --mc-target PROFILE for your own staging"
         )
-    argv = [command, "up", "--state-dir", str(state_dir), "--json"]
+    argv = [command, "--state-dir", str(state_dir), "up", "--json"]
     if time_scale is not None:
         argv += ["--time-scale", f"{time_scale:g}"]
     try:
@@ -63,7 +66,7 @@ def start_local_staging(state_dir: Path, *, time_scale: float | None = None) -> 
 def stop_local_staging(staging: LocalStaging) -> None:
     """Run `mc-staging down`: it stops every process it started, by pid."""
     subprocess.run(
-        [staging.command, "down", "--state-dir", str(staging.state_dir)],
+        [staging.command, "--state-dir", str(staging.state_dir), "down"],
         capture_output=True,
         timeout=DOWN_TIMEOUT_SECONDS,
         check=False,
