@@ -14,6 +14,7 @@ import sys
 import uuid
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
@@ -35,7 +36,7 @@ from pytest_mc.evidence.records import (
 )
 from pytest_mc.evidence.redaction import Redactor
 from pytest_mc.evidence.signing import load_signing_key
-from pytest_mc.policy.catalog import QiCatalog, catalog_reference
+from pytest_mc.policy.catalog import QiCatalog, catalog_reference, review_warning
 from pytest_mc.settings import McSettings
 from pytest_mc.target.profile import TargetProfile
 
@@ -179,6 +180,9 @@ class EvidenceSession:
         rehearsal = " (REHEARSAL: cannot satisfy a GA DoD item)" if bundle.rehearsal else ""
         ephemeral = "; signed with an EPHEMERAL key" if bundle.signing.ephemeral else ""
         _report(self.config, f"evidence bundle: {self.paths.bundle}{rehearsal}{ephemeral}")
+        overdue = review_warning(self.catalog, date.today())
+        if overdue is not None:
+            _report(self.config, f"warning: {overdue}")
 
     # -- internals ---------------------------------------------------------------------------
 

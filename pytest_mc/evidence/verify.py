@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from pytest_mc.errors import BundleError
@@ -21,7 +22,7 @@ from pytest_mc.evidence.bundle import (
 from pytest_mc.evidence.chain import head_of, verify_chain
 from pytest_mc.evidence.records import Artifact
 from pytest_mc.evidence.signing import SignatureCheck, verify_signature
-from pytest_mc.policy.catalog import QiCatalog
+from pytest_mc.policy.catalog import QiCatalog, review_warning
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ def verify_bundle(
         )
     if bundle.rehearsal:
         warnings.append("rehearsal evidence (time_scale != 1): it cannot satisfy a GA DoD item")
+    overdue = review_warning(catalog, date.today())
+    if overdue is not None:
+        warnings.append(overdue)
     return VerificationReport(
         bundle=bundle, records=records, artifacts=artifacts, signature=signature, warnings=warnings
     )
