@@ -5,13 +5,12 @@
     │   ├── ProfileError         target profile unreadable or invalid
     │   ├── CatalogError         QI catalog unreadable, invalid or tampered with
     │   │   └── UnknownQiError   a QI id that the catalog does not define
-    │   ├── BundleError          evidence bundle or chain unreadable, invalid or tampered with
-    │   └── UnsafeTargetError    refused: destructive work on a profile that is not a staging,
-    │                            or with a host outside allowed_hosts (the profile is the bad
-    │                            input, so exit 2 as issue 2 asks, not 3)
+    │   └── BundleError          evidence bundle or chain unreadable, invalid or tampered with
     ├── TargetError         (3)  the environment or target is not usable
     │   ├── ToolMissingError     an external tool (k6, chaos, ...) cannot be found
-    │   └── UnreachableError     the target does not answer
+    │   ├── UnreachableError     the target does not answer
+    │   └── UnsafeTargetError    refused: destructive work against a profile that is not a
+    │                            staging, or with a host outside allowed_hosts (DESIGN §9)
     └── ReleaseFailed       (1)  the release failed a gate or a DoD item
 
 Messages say what failed, the offending value, where (file:line, field, tenant) and what to
@@ -51,10 +50,6 @@ class BundleError(InputError):
     """An evidence bundle, chain or signature cannot be read, does not validate or was altered."""
 
 
-class UnsafeTargetError(InputError):
-    """Refused to run something destructive against this target."""
-
-
 class TargetError(McError):
     """The environment or the target cannot be used: exit code 3."""
 
@@ -67,6 +62,10 @@ class ToolMissingError(TargetError):
 
 class UnreachableError(TargetError):
     """The target (control CLI, GLB, metrics) does not answer."""
+
+
+class UnsafeTargetError(TargetError):
+    """Refused to run something destructive against this target."""
 
 
 class ReleaseFailed(McError):

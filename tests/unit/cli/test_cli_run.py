@@ -32,14 +32,6 @@ CASES = {
     "malformed YAML": (GOOD.replace("regions:\n", "regions: [\n", 1), r"malformed YAML"),
     "unknown field": (GOOD + "colour: blue\n", r"colour: unknown field"),
     "wrong type": (GOOD.replace("time_scale: 600", "time_scale: soon"), r"time_scale: .*'soon'"),
-    "not a staging": (
-        GOOD.replace("environment: staging", "environment: production"),
-        r"refused to run the plan rehearsal .* environment is 'production', not 'staging'",
-    ),
-    "host outside the fence": (
-        GOOD.replace('glb_url: "http://127.0.0.1:9"', 'glb_url: "http://192.0.2.7:9"'),
-        r"glb_url host '192\.0\.2\.7' is not in allowed_hosts",
-    ),
 }
 
 
@@ -56,6 +48,32 @@ def test_bad_profile_is_exit_2_with_one_line(
     assert err.startswith("error: ")
     assert re.search(expected, err), err
     assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+UNSAFE = {
+    "not a staging": (
+        GOOD.replace("environment: staging", "environment: production"),
+        r"refused to run the plan rehearsal .* environment is 'production', not 'staging'",
+    ),
+    "host outside the fence": (
+        GOOD.replace('glb_url: "http://127.0.0.1:9"', 'glb_url: "http://192.0.2.7:9"'),
+        r"glb_url host '192\.0\.2\.7' is not in allowed_hosts",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSAFE))
+def test_unsafe_target_is_refused_with_exit_3_before_anything_runs(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, expected = UNSAFE[case]
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(text)
+    assert main(["run", "--target", str(profile), "--out", str(tmp_path / "out")]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert re.search(expected, err), err
     assert not (tmp_path / "out").exists()
 
 
