@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pytest_mc.errors import BundleError
-from pytest_mc.evidence.bundle import ChainSegment, EvidenceBundle, SigningInfo, materialize
+from pytest_mc.evidence.bundle import (
+    ChainSegment,
+    EvidenceBundle,
+    SigningInfo,
+    materialize,
+    read_bundle,
+)
 from pytest_mc.evidence.publish import write_and_sign
 from pytest_mc.evidence.records import Artifact
 from pytest_mc.evidence.signing import SigningKey
@@ -33,17 +39,22 @@ def merge_bundles(
     """Verify every input, merge their chains, write and sign the merged bundle."""
     if not inputs:
         raise BundleError("evidence merge needs at least one bundle")
-    bundles = []
-    for path in inputs:
-        bundles.append(verify_bundle(path, catalog, trusted_public_key=trusted_public_key).bundle)
-    digests = {b.catalog.digest for b in bundles}
-    if len(digests) > 1:
+    # Catalogs first: verifying each input against `catalog` would otherwise refuse the odd
+    # one out as "not the catalog given", without saying the inputs disagree among themselves.
+    references = [read_bundle(path).catalog for path in inputs]
+    if len({reference.digest for reference in references}) > 1:
         listing = ", ".join(
-            f"{p.name}: {b.catalog.digest[:19]}" for p, b in zip(inputs, bundles, strict=True)
+            f"{path.name}: {reference.version} {reference.digest[:19]}…"
+            for path, reference in zip(inputs, references, strict=True)
         )
         raise BundleError(
-            f"refusing to merge bundles made against different QI catalogs ({listing})"
+            f"refusing to merge bundles made against different QI catalogs ({listing}); "
+            f"merge only the bundles of one catalog"
         )
+    bundles = [
+        verify_bundle(path, catalog, trusted_public_key=trusted_public_key).bundle
+        for path in inputs
+    ]
     chains: dict[str, ChainSegment] = {}
     origin: dict[str, Path] = {}
     for path, bundle in zip(inputs, bundles, strict=True):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from evidence_helpers import CliResult, RecordedRun, RecordRun, RunCli
+from evidence_helpers import RELEASE, CliResult, RecordedRun, RecordRun, RunCli
 
 from pytest_mc.cli.main import main
 from pytest_mc.evidence.publish import publish
@@ -36,7 +36,6 @@ from pytest_mc.policy.catalog import (
 )
 from pytest_mc.policy.verdict import Verdict
 
-RELEASE = "v0.3.1-mc"
 ARTIFACT_TEXT = b"k6 summary: p95=180ms checks=100%\n"
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pytest_mc.evidence.recorder import EvidencePaths
 
+RELEASE = "v0.3.1-mc"
+
 
 @dataclass(frozen=True)
 class RecordedRun:
