@@ -8,9 +8,12 @@ plus patterns that look like credentials, are replaced by `[REDACTED]`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 REDACTED = "[REDACTED]"
 _MIN_SECRET_LENGTH = 6
+
+_SECRET_FLAGS = re.compile(r"(?i)^--?(?:approval-token|admin-token|token|secret|password)$")
 
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
@@ -43,6 +46,14 @@ class Redactor:
         for pattern in _PATTERNS:
             value = pattern.sub(lambda match: match.group(1) + REDACTED, value)
         return value
+
+    def argv(self, args: Sequence[str]) -> tuple[str, ...]:
+        """Redact a command line: the value after a secret-bearing flag is dropped whole."""
+        out: list[str] = []
+        for index, arg in enumerate(args):
+            follows_flag = index > 0 and _SECRET_FLAGS.match(args[index - 1]) is not None
+            out.append(REDACTED if follows_flag else self.text(arg))
+        return tuple(out)
 
     def json(self, value: object) -> object:
         """Redact every string inside a JSON-shaped value (keys included)."""
