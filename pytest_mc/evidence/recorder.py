@@ -134,6 +134,9 @@ class EvidenceRecorder:
         """Store a file (redacted when it is text) content-addressed and record it."""
         data = content.read_bytes() if isinstance(content, Path) else content
         data = self.redactor.data(data)
+        # The name becomes part of the stored file's path: redact it before, not only in the
+        # record, or the secret lands on disk and the recorded path names no stored file.
+        name = self.redactor.text(name)
         digest = hashlib.sha256(data).hexdigest()
         safe_name = _UNSAFE_NAME.sub("_", name).strip("._") or "artifact"
         relative = Path("artifacts") / f"{digest[:16]}-{safe_name}"
