@@ -99,15 +99,17 @@ class ControlServer:
             self.plane.metrics.region_up.labels(region).set(1 if stats else 0)
         now = time.time()
         self.sampler.ingest(now, [s for s in results if s is not None])
+        config = self.plane.runtime_config()
         for tenant in self.plane.tenants().values():
             reading, firings = self.evaluator.evaluate(
                 tenant.id, self.sampler, now, tenant.readiness.slo_baseline.availability)
             self.readings[tenant.id] = reading
-            self._export(tenant, reading)
+            self._export(tenant, reading, config.tenants[tenant.id].weights)
             for firing in firings:
                 await self._act(firing)
 
-    def _export(self, tenant: TenantRecord, reading: Reading) -> None:
+    def _export(self, tenant: TenantRecord, reading: Reading,
+                weights: dict[str, int]) -> None:
         m = self.plane.metrics
         t = tenant.id
         m.stage.labels(t).set(STAGE_INDEX[tenant.stage])
@@ -115,7 +117,6 @@ class ControlServer:
             m.stage_info.labels(t, stage).set(1 if tenant.stage == stage else 0)
         m.paused.labels(t).set(1 if tenant.paused else 0)
         m.active_active.labels(t).set(1 if tenant.mode == "active-active" else 0)
-        weights = self.plane.runtime_config().tenants[t].weights
         secondary = next(r for r in tenant.regions if r != tenant.primary)
         m.canary_weight.labels(t).set(weights.get(secondary, 0))
         m.budget_remaining.labels(t).set(

@@ -47,6 +47,8 @@ class ControlPlane:
         self.seen_versions: dict[str, int] = {}
         self.client = httpx.AsyncClient(headers={"authorization": f"Bearer {self.secret}"})
         self.lock = asyncio.Lock()
+        self._ports: dict[str, int] | None = None
+        self._config: RuntimeConfig | None = None
 
     # registry & config -------------------------------------------------------------------
     def tenants(self) -> dict[str, TenantRecord]:
@@ -60,7 +62,9 @@ class ControlPlane:
         return tenants[str(tenant_id)]
 
     def region_specs(self) -> list[RegionSpec]:
-        ports = self.state_dir.ports()
+        if self._ports is None:
+            self._ports = self.state_dir.ports()
+        ports = self._ports
         return [RegionSpec(id=r.id, jurisdiction=r.jurisdiction,
                            url=f"http://127.0.0.1:{ports[f'region-{r.id}']}") for r in REGIONS]
 
@@ -68,6 +72,8 @@ class ControlPlane:
         return next(r.url for r in self.region_specs() if r.id == region)
 
     def runtime_config(self) -> RuntimeConfig:
+        if self._config is not None and self._config.version == self.version:
+            return self._config
         faults = self.store.faults()
         tenants = {
             t.id: TenantRuntime(
@@ -80,8 +86,10 @@ class ControlPlane:
                 stage=t.stage, paused=t.paused)
             for t in self.tenants().values()
         }
-        return RuntimeConfig(version=self.version, time_scale=self.time_scale,
-                             regions=self.region_specs(), tenants=tenants, faults=faults)
+        self._config = RuntimeConfig(version=self.version, time_scale=self.time_scale,
+                                     regions=self.region_specs(), tenants=tenants,
+                                     faults=faults)
+        return self._config
 
     async def publish(self, wait: bool = True) -> None:
         """Bump the config version and wait (≤ 2 s) until regions and the GLB have it."""

@@ -37,19 +37,24 @@ class ControlStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._tenants: dict[str, TenantRecord] | None = None
         if self.db.execute("SELECT COUNT(*) FROM tenants").fetchone()[0] == 0:
             for tenant in seed_tenants(time.time()):
                 self.save_tenant(tenant)
 
     # tenants -----------------------------------------------------------------------------
     def tenants(self) -> dict[str, TenantRecord]:
-        rows = self.db.execute("SELECT record FROM tenants ORDER BY id").fetchall()
-        records = [TenantRecord.model_validate_json(r[0]) for r in rows]
-        return {t.id: t for t in records}
+        """Copies of the tenant records (callers mutate, then `save_tenant`)."""
+        if self._tenants is None:
+            rows = self.db.execute("SELECT record FROM tenants ORDER BY id").fetchall()
+            records = [TenantRecord.model_validate_json(r[0]) for r in rows]
+            self._tenants = {t.id: t for t in records}
+        return {k: v.model_copy(deep=True) for k, v in self._tenants.items()}
 
     def save_tenant(self, tenant: TenantRecord) -> None:
         self.db.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?)",
                         (tenant.id, tenant.model_dump_json()))
+        self._tenants = None
 
     # provenance --------------------------------------------------------------------------
     def append_provenance(

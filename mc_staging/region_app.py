@@ -190,19 +190,23 @@ class RegionServer:
         return JSONResponse({"entries": [e.to_json() for e in entries],
                              "head_seq": self.store.head_seq(), "now": time.time()})
 
-    async def stats(self, _request: Request) -> Response:
-        lags = self.lag_by_tenant()
-        recent = sorted(x for a in self.appliers.values() for x in a.recent_lags)
-        return JSONResponse({
+    async def stats(self, request: Request) -> Response:
+        """Cumulative counters and lag; ``?detail=1`` adds storage and lag quantiles."""
+        body: dict[str, object] = {
             "region": self.region_id, "jurisdiction": self.jurisdiction, "now": time.time(),
             "tenants": {t: vars(c) for t, c in self.plane.counters.items()},
-            "lag_seconds": lags,
-            "stored_tenants": self.store.tenants_stored(),
-            "apply_lag_samples": len(recent),
-            "apply_lag_p50_seconds": _quantile(recent, 0.50),
-            "apply_lag_p99_seconds": _quantile(recent, 0.99),
-            "apply_lag_max_seconds": recent[-1] if recent else 0.0,
-        })
+            "lag_seconds": self.lag_by_tenant(),
+        }
+        if request.query_params.get("detail"):
+            recent = sorted(x for a in self.appliers.values() for x in a.recent_lags)
+            body.update({
+                "stored_tenants": self.store.tenants_stored(),
+                "apply_lag_samples": len(recent),
+                "apply_lag_p50_seconds": _quantile(recent, 0.50),
+                "apply_lag_p99_seconds": _quantile(recent, 0.99),
+                "apply_lag_max_seconds": recent[-1] if recent else 0.0,
+            })
+        return JSONResponse(body)
 
     async def reset_lag_samples(self, _request: Request) -> Response:
         for applier in self.appliers.values():

@@ -107,7 +107,7 @@ class Staging:
         return self.mcj("tenant", "status", "--tenant", tenant)
 
     def events(self, tenant: str) -> list[dict[str, Any]]:
-        return list(self.mcj("tripwires", "events", "--tenant", tenant)["events"])
+        return list(self.api("tripwires.events", tenant=tenant)["events"])
 
     def wait_for(self, what: str, check: Any, timeout: float = 20.0, every: float = 0.2) -> Any:
         deadline = time.monotonic() + timeout

@@ -136,10 +136,10 @@ def test_residency_regression_is_a_violation_that_rolls_back_and_pages(
     assert "us-east" not in status["glb"]["weights"]
     pages = staging.mcj("dpo", "pages", "--tenant", tenant)["pages"]
     assert pages and pages[0]["reason"] == "residency violation"
-    stored = staging.internal("us-east", "/internal/stats")["stored_tenants"]
+    stored = staging.internal("us-east", "/internal/stats?detail=1")["stored_tenants"]
     assert stored.get(tenant, 0) > 0  # the leak really stored data out of jurisdiction
     _remove(staging, fault)
-    assert tenant not in staging.internal("us-east", "/internal/stats")["stored_tenants"]
+    assert tenant not in staging.internal("us-east", "/internal/stats?detail=1")["stored_tenants"]
     denied = staging.put(staging.region_url("us-east"), tenant, "x:1", "v")
     assert denied.status_code == 451  # the gate is closed again
 
