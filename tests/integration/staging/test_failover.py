@@ -1,0 +1,92 @@
+"""A region process really dies (SIGKILL): the GLB fails over, the surviving region serves the
+A/A tenant, and removing the fault restarts the region, which catches up."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.integration.staging.conftest import Staging, pid_alive
+
+pytestmark = pytest.mark.integration
+
+
+def test_region_crash_fails_over_and_recovers(staging: Staging) -> None:
+    tenant = "TENANT_002"
+    pids_before = json.loads((staging.state_dir / "pids.json").read_text())
+    victim = "eu-west"
+    old_pid = pids_before[f"region-{victim}"]
+    fault = staging.inject("region-crash", region=victim)
+    staging.wait_for("region process to die", lambda: not pid_alive(old_pid))
+    time.sleep(0.5)  # health checks mark the region down
+    served: dict[str, int] = {}
+    for index in range(40):
+        response = staging.put(staging.glb, tenant, f"crash:{index}", str(index))
+        assert response.status_code == 200, response.text
+        region = response.headers["x-mc-region"]
+        served[region] = served.get(region, 0) + 1
+    assert served == {"eu-central": 40}
+    glb = staging.mcj("glb", "status")
+    assert {r["id"]: r["healthy"] for r in glb["regions"]}[victim] is False
+    metrics = staging.client.get(f"{staging.glb}/metrics").text
+    assert 'mc_glb_region_healthy{region="eu-west"} 0.0' in metrics
+
+    removed = staging.mcj("faults", "remove", "--id", fault["id"])
+    new_pid = removed["restarted_pid"]
+    assert new_pid != old_pid and pid_alive(new_pid)
+    assert json.loads((staging.state_dir / "pids.json").read_text())[f"region-{victim}"] \
+        == new_pid
+
+    def converged() -> bool:
+        digests = {staging.internal(r, f"/internal/tenants/{tenant}/digest")["digest"]
+                   for r in ("eu-west", "eu-central")}
+        return len(digests) == 1
+    staging.wait_for("restarted region to catch up", converged)
+    staging.wait_for("GLB to see the region healthy again", lambda: {
+        r["id"]: r["healthy"] for r in staging.mcj("glb", "status")["regions"]}[victim])
+
+
+def test_dr_failover_and_failback_of_an_ap_tenant(staging: Staging) -> None:
+    tenant = "TENANT_004"
+    before = staging.tenant_status(tenant)
+    assert before["mode"] == "active-passive"
+    primary = before["primary"]
+    record = staging.mcj("dr", "failover", "--tenant", tenant)
+    assert record["from"] == primary and record["to"] != primary
+    assert record["rto_wall_seconds"] is not None and record["rto_wall_seconds"] < 5
+    after = staging.tenant_status(tenant)
+    assert after["primary"] == record["to"]
+    response = staging.put(staging.glb, tenant, "dr:1", "v")
+    assert response.status_code == 200 and response.headers["x-mc-region"] == record["to"]
+    back = staging.mcj("dr", "failback", "--tenant", tenant)
+    assert back["to"] == primary
+    assert staging.tenant_status(tenant)["primary"] == primary
+    assert len(staging.mcj("dr", "status", "--tenant", tenant)["records"]) == 2
+
+
+def test_writes_journaled_while_no_region_serves_are_replayed_idempotently(
+        staging: Staging) -> None:
+    tenant = "TENANT_005"  # A/P, single serving region
+    primary = staging.tenant_status(tenant)["primary"]
+    other = "eu-central" if primary == "eu-west" else "eu-west"
+    crash_primary = staging.inject("region-crash", region=primary)
+    crash_other = staging.inject("region-crash", region=other)
+    time.sleep(0.6)
+    response = staging.client.post(
+        f"{staging.glb}/v1/tenants/{tenant}/query",
+        json={"id": "put_entity", "variables": {"key": "journal:1", "value": "kept"}},
+        headers={"x-mc-purpose": "service", "idempotency-key": "op-journal-1"})
+    assert response.status_code == 503
+    staging.mcj("faults", "remove", "--id", crash_other["id"])
+    staging.mcj("faults", "remove", "--id", crash_primary["id"])
+    time.sleep(0.5)
+    first = staging.mcj("ops", "replay", "--tenant", tenant)
+    assert first["replayed"] == 1 and first["failed"] == 0
+    again = staging.client.post(
+        f"{staging.glb}/v1/tenants/{tenant}/query",
+        json={"id": "put_entity", "variables": {"key": "journal:1", "value": "kept"}},
+        headers={"x-mc-purpose": "service", "idempotency-key": "op-journal-1"})
+    assert again.json()["data"]["idempotent_replay"] is True
+    assert staging.mcj("ops", "replay", "--tenant", tenant)["replayed"] == 0
