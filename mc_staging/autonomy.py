@@ -238,7 +238,7 @@ class AutonomyEngine:
             "abort_reason": None, "applied_regions": [], "risk_score_simulated":
                 sim["risk_score"],
         }
-        abort = await self._pre_checks(tenant, sim, expected, record)
+        abort = await self._pre_checks(tenant, sim, record)
         applied: list[str] = []
         if abort is None:
             for region in tenant.regions:
@@ -271,11 +271,13 @@ class AutonomyEngine:
         return record
 
     async def _pre_checks(self, tenant: TenantRecord, sim: dict[str, object],
-                          expected: dict[str, object], record: dict[str, object]) -> str | None:
+                          record: dict[str, object]) -> str | None:
         """§B.4 auto-aborts before applying: derived drift and risk-score anomaly."""
         snapshot = await self.gateway.snapshot(str(sim["source_region"]), tenant.id)
         current = {str(k): str(v) for k, v in dict(snapshot["derived"]).items()}  # type: ignore[call-overload]
-        drifted = sorted(n for n, v in expected.items() if current.get(n) != v)
+        before = {str(k): str(v) for k, v in dict(sim["derived_before"]).items()}  # type: ignore[call-overload]
+        # any change of the tenant's derived data since the simulation is drift
+        drifted = sorted(n for n in set(before) | set(current) if before.get(n) != current.get(n))
         sim_versions = dict(sim["base_versions"])  # type: ignore[call-overload]
         now_versions = {str(r[0]): r[2] for r in snapshot["base"]}  # type: ignore[attr-defined]
         keys = set(sim_versions) | set(now_versions)
