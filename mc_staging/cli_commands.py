@@ -284,6 +284,17 @@ def readiness_verify(ctx: click.Context, tenant: str, as_json: bool) -> None:
         sys.exit(1)
 
 
+@readiness.command("set-budget")
+@TENANT
+@click.option("--units-per-second", required=True, type=float,
+              help="Query budget in cost units per WALL second, per region.")
+@JSON_OPTION
+@click.pass_context
+def readiness_set_budget(ctx: click.Context, tenant: str, units_per_second: float,
+                         as_json: bool) -> None:
+    call(ctx, "readiness.set-budget", as_json, tenant=tenant, units_per_second=units_per_second)
+
+
 @click.group()
 def slo() -> None:
     """Error budget of each tenant."""

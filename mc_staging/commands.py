@@ -169,6 +169,18 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
                 "ready": all(v for k, v in checks.items() if k != "non_persisted_ratio"),
                 "regions_out_of_jurisdiction": wrong}
 
+    async def readiness_set_budget(args: dict[str, object]) -> object:
+        record = tenant(args)
+        try:
+            units = float(str(args.get("units_per_second")))
+        except ValueError as exc:
+            raise BadInput("--units-per-second must be a number") from exc
+        if units <= 0:
+            raise BadInput(f"--units-per-second must be positive, got {units}")
+        record.readiness.query_budgets["units_per_second"] = units
+        await plane.save(record, "readiness.set-budget", {"units_per_second": units})
+        return {"tenant": record.id, "query_budgets": record.readiness.query_budgets}
+
     async def slo_status(args: dict[str, object]) -> object:
         out: dict[str, object] = {}
         for t in selected(args):
@@ -271,6 +283,7 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         "dr.failover": dr_failover, "dr.failback": dr_failback, "dr.status": dr_status,
         "ops.replay": ops_replay, "provenance.log": provenance_log, "dpo.pages": dpo_pages,
         "readiness.show": readiness_show, "readiness.verify": readiness_verify,
+        "readiness.set-budget": readiness_set_budget,
         "slo.status": slo_status, "slo.reset-budget": slo_reset_budget,
         "tripwires.status": tripwires_status, "tripwires.events": tripwires_events,
         "autonomy.set": autonomy_set, "autonomy.simulate": autonomy_simulate,
