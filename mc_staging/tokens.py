@@ -89,7 +89,8 @@ def verify(key: bytes, token: str, tenant: str, simulation_digest: str) -> Appro
             "expired", f"approval token expired at {approval.expires_at:.0f}; approve again")
     if approval.tenant != tenant:
         raise TokenRefused(
-            "wrong_tenant", f"approval token is bound to tenant {approval.tenant!r}, not {tenant!r}")
+            "wrong_tenant",
+            f"approval token is bound to tenant {approval.tenant!r}, not {tenant!r}")
     if approval.simulation_digest != simulation_digest:
         raise TokenRefused(
             "wrong_simulation", "approval token is bound to another simulation (digest mismatch); "

@@ -43,14 +43,17 @@ def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
                           "--evidence", str(sim_path))
     assert simulate.code == 0, simulate.stderr
     sim = json.loads(sim_path.read_text())
-    assert sim["predicted_changes"] and 0 < sim["risk_score"] < 1 and len(sim["digest"]) == 64
+    assert sim["predicted_changes"]
+    assert 0 < sim["risk_score"] < 1
+    assert len(sim["digest"]) == 64
     token = _approve(staging, sim_path)
     enact_path = out / "enact.json"
     enact = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
                        "--from-sim", str(sim_path), "--evidence", str(enact_path))
     assert enact.code == 0, enact.stderr
     record = json.loads(enact_path.read_text())
-    assert record["outcome"] == "succeeded" and record["matches_simulation"] is True
+    assert record["outcome"] == "succeeded"
+    assert record["matches_simulation"] is True
     assert set(record["applied_regions"]) == {"eu-west", "eu-central"}
     derived = staging.query(staging.glb, T, {"id": "get_derived"}).json()["data"]
     assert derived["count:orders"] == "10"
@@ -64,7 +67,8 @@ def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
                         str(enact_path))
     assert again["already_compensated"] is True  # idempotent
     status = staging.mcj("autonomy", "status", "--tenant", T)
-    assert status["succeeded"] == 1 and status["compensations"] == 1
+    assert status["succeeded"] == 1
+    assert status["compensations"] == 1
 
 
 def _fresh_sim(staging: Staging, out: Path, name: str) -> Path:
@@ -107,13 +111,16 @@ def test_every_bad_token_is_refused_with_a_clear_message(staging: Staging, out: 
         code, stderr = _enact(staging, sim, token, out)
         assert code == 2, f"{name}: exit {code} {stderr}"
         assert message in stderr, f"{name}: {stderr}"
-        assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr
+        assert len(stderr.splitlines()) == 1
+        assert "Traceback" not in stderr
     wrong_tenant = staging.mc("autonomy", "enact", "--tenant", "TENANT_002", "--approval-token",
                               good, "--from-sim", str(sim))
-    assert wrong_tenant.code == 2 and "TENANT_001" in wrong_tenant.stderr
+    assert wrong_tenant.code == 2
+    assert "TENANT_001" in wrong_tenant.stderr
     assert _enact(staging, sim, good, out)[0] == 0
     code, stderr = _enact(staging, sim, good, out)
-    assert code == 2 and "already used" in stderr  # replayed
+    assert code == 2
+    assert "already used" in stderr
     refusals = staging.client.get(f"{staging.profile['admin']['url']}/metrics").text
     for reason in ("forged", "expired", "wrong_simulation", "replayed", "missing"):
         assert f'reason="{reason}"' in refusals
@@ -128,7 +135,8 @@ def test_drift_between_simulate_and_enact_aborts_the_enactment(
                         "--from-sim", str(sim), "--evidence", str(out / "drift.json"))
     assert result.code == 1, result.stderr
     record = json.loads((out / "drift.json").read_text())
-    assert record["outcome"] == "aborted" and record["abort_reason"] == "drift"
+    assert record["outcome"] == "aborted"
+    assert record["abort_reason"] == "drift"
     staging.mcj("faults", "remove", "--id", fault["id"])
 
 
@@ -145,18 +153,21 @@ def test_risk_anomaly_aborts_the_enactment(staging: Staging, out: Path) -> None:
 
 def test_scope_downgrade_and_veto(staging: Staging, out: Path) -> None:
     export = staging.mc("autonomy", "simulate", "--tenant", T, "--op-set", "export_entities")
-    assert export.code == 1 and "read-only scope" in export.stderr
+    assert export.code == 1
+    assert "read-only scope" in export.stderr
     sim = _fresh_sim(staging, out, "sim-veto.json")
     token = _approve(staging, sim)
     staging.mcj("autonomy", "abort", "--tenant", T, "--reason", "reviewer veto")
     vetoed = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
                         "--from-sim", str(sim))
-    assert vetoed.code == 1 and "halted" in vetoed.stderr
+    assert vetoed.code == 1
+    assert "halted" in vetoed.stderr
     downgrade = staging.mc("autonomy", "set", "--tenant", T, "--tier", "T2")  # plan §B.5
     assert downgrade.code == 0, downgrade.stderr
     refused = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
                          "--from-sim", str(sim))
-    assert refused.code == 1 and "T3 is required" in refused.stderr
+    assert refused.code == 1
+    assert "T3 is required" in refused.stderr
     assert staging.mc("autonomy", "simulate", "--tenant", T, "--op-set",
                       "derived_updates").code == 0  # simulator kept for analysis
     assert staging.mc("autonomy", "set", "--tenant", "TENANT_002", "--tier", "T3").code == 1

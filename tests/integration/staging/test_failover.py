@@ -35,7 +35,8 @@ def test_region_crash_fails_over_and_recovers(staging: Staging) -> None:
 
     removed = staging.mcj("faults", "remove", "--id", fault["id"])
     new_pid = removed["restarted_pid"]
-    assert new_pid != old_pid and pid_alive(new_pid)
+    assert new_pid != old_pid
+    assert pid_alive(new_pid)
     assert json.loads((staging.state_dir / "pids.json").read_text())[f"region-{victim}"] \
         == new_pid
 
@@ -54,12 +55,15 @@ def test_dr_failover_and_failback_of_an_ap_tenant(staging: Staging) -> None:
     assert before["mode"] == "active-passive"
     primary = before["primary"]
     record = staging.mcj("dr", "failover", "--tenant", tenant)
-    assert record["from"] == primary and record["to"] != primary
-    assert record["rto_wall_seconds"] is not None and record["rto_wall_seconds"] < 5
+    assert record["from"] == primary
+    assert record["to"] != primary
+    assert record["rto_wall_seconds"] is not None
+    assert record["rto_wall_seconds"] < 5
     after = staging.tenant_status(tenant)
     assert after["primary"] == record["to"]
     response = staging.put(staging.glb, tenant, "dr:1", "v")
-    assert response.status_code == 200 and response.headers["x-mc-region"] == record["to"]
+    assert response.status_code == 200
+    assert response.headers["x-mc-region"] == record["to"]
     back = staging.mcj("dr", "failback", "--tenant", tenant)
     assert back["to"] == primary
     assert staging.tenant_status(tenant)["primary"] == primary
@@ -83,7 +87,8 @@ def test_writes_journaled_while_no_region_serves_are_replayed_idempotently(
     staging.mcj("faults", "remove", "--id", crash_primary["id"])
     time.sleep(0.5)
     first = staging.mcj("ops", "replay", "--tenant", tenant)
-    assert first["replayed"] == 1 and first["failed"] == 0
+    assert first["replayed"] == 1
+    assert first["failed"] == 0
     again = staging.client.post(
         f"{staging.glb}/v1/tenants/{tenant}/query",
         json={"id": "put_entity", "variables": {"key": "journal:1", "value": "kept"}},

@@ -11,7 +11,11 @@ import httpx
 import pytest
 
 from tests.integration.staging.conftest import (
-    MC_STAGING, Staging, pid_alive, start_staging, stop_staging,
+    MC_STAGING,
+    Staging,
+    pid_alive,
+    start_staging,
+    stop_staging,
 )
 
 pytestmark = pytest.mark.integration
@@ -42,12 +46,14 @@ def _listening_addresses(pid: int) -> list[str]:
 def test_profile_shape_and_loopback_only(staging: Staging) -> None:
     profile = staging.profile
     assert set(profile) == PROFILE_KEYS
-    assert profile["time_scale"] == 600 and profile["environment"] == "staging"
+    assert profile["time_scale"] == 600
+    assert profile["environment"] == "staging"
     assert profile["control"]["command"][1:] == ["--state-dir", str(staging.state_dir)]
     assert Path(profile["control"]["command"][0]).is_absolute()
     assert Path(profile["admin"]["token_file"]).stat().st_mode & 0o777 == 0o600
     jurisdictions = [r["jurisdiction"] for r in profile["regions"]]
-    assert jurisdictions.count("eu") == 2 and len(jurisdictions) == 3
+    assert jurisdictions.count("eu") == 2
+    assert len(jurisdictions) == 3
     waves = {t["id"]: (t["wave"], t["mode"]) for t in profile["tenants"]}
     assert waves["TENANT_001"] == ("ga", "active-active")
     assert waves["TENANT_004"] == ("A", "active-passive")
@@ -86,7 +92,8 @@ def test_data_plane_gates(staging: Staging) -> None:
     staging.mcj("flags", "set", "--tenant", "TENANT_002", "--flag", "persisted-only",
                 "--value", "false")
     adhoc = staging.query(eu, "TENANT_002", {"query": "get gate:1"})
-    assert adhoc.status_code == 200 and adhoc.json()["data"]["value"] == "v"
+    assert adhoc.status_code == 200
+    assert adhoc.json()["data"]["value"] == "v"
     staging.mcj("flags", "persisted-only", "--tenant", "TENANT_002", "--enable")
     metrics = staging.client.get(f"{eu}/metrics").text
     assert 'mc_non_persisted_requests_total{region="eu-west",tenant="TENANT_002"}' in metrics
@@ -110,7 +117,8 @@ def test_query_budget_returns_429(staging: Staging) -> None:
             codes[code] = codes.get(code, 0) + 1
             if codes.get(429) and index > 10:
                 break
-    assert codes.get(429) and codes.get(200), codes
+    assert codes.get(429), codes
+    assert codes.get(200), codes
     metrics = staging.client.get(f"{staging.region_url('eu-west')}/metrics").text
     assert 'mc_query_budget_rejections_total{region="eu-west",tenant="TENANT_003"}' in metrics
     staging.mcj("readiness", "set-budget", "--tenant", "TENANT_003", "--units-per-second",
@@ -161,7 +169,9 @@ def test_rollout_state_machine(staging: Staging) -> None:
     tenant = "TENANT_005"
     assert staging.mcj("rollout", "advance", "--tenant", tenant)["rollout"]["stage"] == "bake"
     early = staging.mc("rollout", "advance", "--tenant", tenant)
-    assert early.code == 1 and "bake" in early.stderr and "--force" in early.stderr
+    assert early.code == 1
+    assert "bake" in early.stderr
+    assert "--force" in early.stderr
     staging.mcj("rollout", "pause", "--tenant", tenant, "--reason", "test")
     assert staging.mc("rollout", "advance", "--tenant", tenant, "--force").code == 1
     staging.mcj("rollout", "resume", "--tenant", tenant)
@@ -174,7 +184,8 @@ def test_rollout_state_machine(staging: Staging) -> None:
     weights = staging.mcj("glb", "status", "--tenant", tenant)["tenants"][tenant]["weights"]
     assert sorted(weights.values()) == [20, 80]
     rolled = staging.mcj("rollout", "rollback", "--tenant", tenant)
-    assert rolled["mode"] == "active-passive" and rolled["rollout"]["stage"] == "rolled-back"
+    assert rolled["mode"] == "active-passive"
+    assert rolled["rollout"]["stage"] == "rolled-back"
     log = staging.mcj("provenance", "log", "--tenant", tenant)
     assert log["chain_valid"] is True
     assert [r["action"] for r in log["records"]][-2:] == ["rollout.advance", "rollout.rollback"]
@@ -202,7 +213,8 @@ def test_bad_input_exits_2_with_one_line(staging: Staging, tmp_path: Path, args:
     result = staging.mc(*args)
     assert result.code == 2, result.stderr
     assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
 
 
 def test_unreachable_and_down_leave_nothing_behind(tmp_path: Path) -> None:
@@ -210,15 +222,18 @@ def test_unreachable_and_down_leave_nothing_behind(tmp_path: Path) -> None:
 
     never = subprocess.run([MC_STAGING, "--state-dir", str(tmp_path / "none"), "tenant",
                             "status", "--tenant", "TENANT_001"], capture_output=True, text=True)
-    assert never.returncode == 3 and "mc-staging up" in never.stderr
+    assert never.returncode == 3
+    assert "mc-staging up" in never.stderr
     own = start_staging(tmp_path / "own")
     pids = dict(own.pids)
     stop_staging(own)  # asserts `down` exit 0 and every pid gone
     assert not [pid for pid in pids.values() if pid_alive(pid)]
     after = subprocess.run([MC_STAGING, "--state-dir", str(own.state_dir), "rollout", "status",
                             "--json"], capture_output=True, text=True)
-    assert after.returncode == 3 and "not reachable" in after.stderr
+    assert after.returncode == 3
+    assert "not reachable" in after.stderr
     assert len(after.stderr.strip().splitlines()) == 1
     status = subprocess.run([MC_STAGING, "--state-dir", str(own.state_dir), "status", "--json"],
                             capture_output=True, text=True)
-    assert status.returncode == 3 and json.loads(status.stdout)["healthy"] is False
+    assert status.returncode == 3
+    assert json.loads(status.stdout)["healthy"] is False

@@ -37,7 +37,7 @@ def test_sustained_replication_delay_biases_glb_after_the_scaled_window(
         first_bias = staging.wait_for("GLB bias", lambda: (
             time.time() if staging.api("tenant.status", tenant=tenant)["glb"]["bias"]
             else None), every=0.05)
-        event = [e for e in staging.events(tenant) if e["tripwire"] == "replication_lag"][0]
+        event = next(e for e in staging.events(tenant) if e["tripwire"] == "replication_lag")
     assert event["action"] == "bias_glb"
     assert event["window_plan_seconds"] == pytest.approx(600.0)
     assert event["fired_at"] - event["condition_since"] >= event["window_wall_seconds"]
@@ -75,7 +75,8 @@ def test_conflict_storm_is_counted_and_rolls_the_tenant_back_to_ap(staging: Stag
     conflicts = [line for line in metrics.splitlines()
                  if line.startswith("mc_replication_conflicts_total")
                  and f'tenant="{tenant}"' in line]
-    assert conflicts and float(conflicts[0].rsplit(" ", 1)[1]) > 0
+    assert conflicts
+    assert float(conflicts[0].rsplit(" ", 1)[1]) > 0
     _remove(staging, fault)
 
     def converged() -> bool:
@@ -110,12 +111,14 @@ def test_error_rate_drains_the_error_budget_and_pauses_the_rollout(staging: Stag
     assert status["rollout"]["paused"] is True
     assert "error_budget" in status["rollout"]["pause_reason"]
     refused = staging.mc("rollout", "resume", "--tenant", tenant)
-    assert refused.code == 1 and "error budget" in refused.stderr
+    assert refused.code == 1
+    assert "error budget" in refused.stderr
     _remove(staging, fault)
     staging.mcj("slo", "reset-budget", "--tenant", tenant)
     with staging.traffic(tenant) as after:
         time.sleep(1.0)
-    assert after.get("503", 0) == 0 and after.get("200", 0) > 0
+    assert after.get("503", 0) == 0
+    assert after.get("200", 0) > 0
     assert staging.mcj("rollout", "resume", "--tenant", tenant)["rollout"]["paused"] is False
 
 
@@ -135,7 +138,8 @@ def test_residency_regression_is_a_violation_that_rolls_back_and_pages(
     assert status["rollout"]["stage"] == "rolled-back"
     assert "us-east" not in status["glb"]["weights"]
     pages = staging.mcj("dpo", "pages", "--tenant", tenant)["pages"]
-    assert pages and pages[0]["reason"] == "residency violation"
+    assert pages
+    assert pages[0]["reason"] == "residency violation"
     stored = staging.internal("us-east", "/internal/stats?detail=1")["stored_tenants"]
     assert stored.get(tenant, 0) > 0  # the leak really stored data out of jurisdiction
     _remove(staging, fault)
