@@ -143,7 +143,7 @@ class EvidenceSession:
         running.duration += report.duration
         if report.failed:
             running.outcomes.append("failed" if report.when == "call" else "error")
-            running.message = running.message or _short(report.longreprtext)
+            running.message = running.message or _failure_message(report)
         elif report.skipped:
             running.outcomes.append("skipped")
 
@@ -269,8 +269,15 @@ def _plan_section(item: pytest.Item) -> str | None:
     return str(marker.args[0]) if marker and marker.args else None
 
 
-def _short(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+def _failure_message(report: pytest.TestReport) -> str:
+    """The exception's own message ("UnknownQiError: unknown QI id 'x' ..."), not the last
+    line of the long report, which is only the crash location ("catalog.py:150: Error")."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = getattr(crash, "message", None)
+    if isinstance(message, str) and message.strip():
+        lines = [line for line in message.strip().splitlines() if line.strip()]
+        return lines[0][:500]
+    lines = [line for line in report.longreprtext.strip().splitlines() if line.strip()]
     return lines[-1][:500] if lines else ""
 
 
