@@ -33,6 +33,7 @@ from mc_staging.model import (
 from mc_staging.routing import tenant_weights
 from mc_staging.seed import REGIONS, TenantRecord
 from mc_staging.statedir import StateDir, pid_alive, spawn
+from mc_staging.wiring import async_client
 
 
 class ControlPlane:
@@ -45,7 +46,8 @@ class ControlPlane:
         self.version = 1
         self.changed = asyncio.Event()
         self.seen_versions: dict[str, int] = {}
-        self.client = httpx.AsyncClient(headers={"authorization": f"Bearer {self.secret}"})
+        self.client = async_client(50)
+        self.client.headers["authorization"] = f"Bearer {self.secret}"
         self.lock = asyncio.Lock()
         self._ports: dict[str, int] | None = None
         self._config: RuntimeConfig | None = None

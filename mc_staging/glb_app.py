@@ -25,7 +25,7 @@ from starlette.routing import Route
 from mc_staging.metrics import GlbMetrics, exposition
 from mc_staging.model import RuntimeConfig, TenantRuntime
 from mc_staging.statedir import StateDir
-from mc_staging.wiring import ConfigFollower, guarded
+from mc_staging.wiring import ConfigFollower, async_client, guarded
 
 WRITES = {"put_entity", "delete_entity"}
 
@@ -196,9 +196,8 @@ class GlbServer:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        self.client = httpx.AsyncClient(limits=httpx.Limits(max_connections=200,
-                                                            max_keepalive_connections=100))
-        health_client = httpx.AsyncClient()
+        self.client = async_client(200)
+        health_client = async_client(20)
         await self.follower.first(self.client)
         self._publish_weights()
         tasks = [asyncio.create_task(self.follower.run(health_client)),

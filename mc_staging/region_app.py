@@ -29,7 +29,7 @@ from mc_staging.replication import PeerApplier
 from mc_staging.seed import REGIONS
 from mc_staging.statedir import StateDir
 from mc_staging.store import ApplyOutcome, RegionStore
-from mc_staging.wiring import ConfigFollower, guarded
+from mc_staging.wiring import ConfigFollower, async_client, guarded
 
 
 class RegionServer:
@@ -139,7 +139,7 @@ class RegionServer:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        client = httpx.AsyncClient(limits=httpx.Limits(max_connections=50))
+        client = async_client(50)
         config = await self.follower.first(client)
         self._on_config(config)
         self.tasks = [

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -104,6 +105,17 @@ class ConfigFollower:
                 await self._fetch(client, wait=2.0)
             except (httpx.HTTPError, ValueError):
                 await asyncio.sleep(0.2)
+
+
+def async_client(max_connections: int = 100) -> httpx.AsyncClient:
+    """An httpx client with TCP_NODELAY: without it a small request body written after the
+    headers waits on the peer's delayed ACK (~40 ms per proxied POST)."""
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=max_connections,
+                            max_keepalive_connections=max_connections),
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+    )
+    return httpx.AsyncClient(transport=transport)
 
 
 def serve(app: Starlette, port: int) -> None:
