@@ -73,6 +73,7 @@ class Sampler:
                     self.last_raw[slot] = raw
             for tenant, seconds in dict(stats["lag_seconds"]).items():  # type: ignore[call-overload]
                 lag.setdefault(str(tenant), {})[region] = float(seconds)
+                self.totals.setdefault(str(tenant), dict.fromkeys(COUNTERS, 0.0))
         for tenant, totals in self.totals.items():
             by_region = lag.get(tenant, {})
             series = self.series.setdefault(tenant, deque())
