@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from pytest_mc.evidence.records import (
+    ActivityRecord,
     Artifact,
     ArtifactKind,
     MeasurementWindow,
+    ToolRun,
     TripwireObservation,
 )
 from pytest_mc.policy.catalog import DEFAULT_CATALOG_PATH, QiCatalog
@@ -111,6 +113,23 @@ class McEvidence:
             action_observed_at=action_observed_at,
             deadline_seconds=deadline_seconds,
             time_scale=self.time_scale,
+            nodeid=self._nodeid,
+        )
+
+    def tool_run(
+        self,
+        activity: ActivityRecord,
+        *,
+        tenant: str | None = None,
+        version: str | None = None,
+        binary_sha256: str | None = None,
+    ) -> ToolRun:
+        """Record one run of an external tool from the runner's activity record."""
+        return self._session.recorder.tool_run(
+            activity,
+            tenant=tenant,
+            version=version,
+            binary_sha256=binary_sha256,
             nodeid=self._nodeid,
         )
 

@@ -18,33 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_mc.errors import ToolMissingError, UnreachableError
+from pytest_mc.evidence.records import ActivityRecord, RunStatus
 from pytest_mc.evidence.redaction import Redactor
 
 GRACE_SECONDS = 5.0
 _TAIL_CHARS = 2000
-
-RunStatus = Literal["succeeded", "failed", "timed_out", "interrupted"]
-
-
-class ActivityRecord(BaseModel):
-    """What one tool run did: enough to reproduce and to audit it, nothing secret."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    tool: str
-    argv: tuple[str, ...]
-    started_at: datetime
-    ended_at: datetime
-    duration_seconds: float = Field(ge=0)
-    status: RunStatus
-    exit_code: int | None
-    stdout_sha256: str
-    stderr_sha256: str
-    stderr_tail: str
 
 
 @dataclass(frozen=True)

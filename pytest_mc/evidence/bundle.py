@@ -30,6 +30,7 @@ from pytest_mc.evidence.records import (
     ScenarioFinished,
     ScenarioStarted,
     TargetInfo,
+    ToolRun,
     TripwireObservation,
 )
 from pytest_mc.inputs import dotted
@@ -90,6 +91,7 @@ class Section(BaseModel):
     drills: tuple[DrillTimeline, ...] = ()
     enactments: tuple[EnactmentAudit, ...] = ()
     artifacts: tuple[Artifact, ...] = ()
+    tool_runs: tuple[ToolRun, ...] = ()
 
 
 class DodRow(BaseModel):
@@ -289,6 +291,7 @@ _SECTION_FIELD: dict[type, str] = {
     DrillTimeline: "drills",
     EnactmentAudit: "enactments",
     Artifact: "artifacts",
+    ToolRun: "tool_runs",
 }
 
 

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from pytest_mc.evidence.chain import EvidenceChain, parse_body
 from pytest_mc.evidence.records import (
+    ActivityRecord,
     Artifact,
     ArtifactKind,
     ChainRecord,
     Measurement,
     MeasurementWindow,
     RecordBody,
+    ToolRun,
     TripwireObservation,
 )
 from pytest_mc.evidence.redaction import Redactor
@@ -159,6 +161,33 @@ class EvidenceRecorder:
         )
         self.record(artifact)
         return artifact
+
+    def tool_run(
+        self,
+        activity: ActivityRecord,
+        *,
+        tenant: str | None = None,
+        version: str | None = None,
+        binary_sha256: str | None = None,
+        nodeid: str | None = None,
+    ) -> ToolRun:
+        """Record one external tool run (the runner has already redacted its command line)."""
+        run = ToolRun(
+            tool=activity.tool,
+            argv=activity.argv,
+            status=activity.status,
+            exit_code=activity.exit_code,
+            started_at=activity.started_at,
+            ended_at=activity.ended_at,
+            duration_seconds=activity.duration_seconds,
+            stdout_sha256=activity.stdout_sha256,
+            version=version,
+            binary_sha256=binary_sha256,
+            tenant=tenant,
+            nodeid=nodeid,
+        )
+        self.record(run)
+        return run
 
     def tripwire(
         self,

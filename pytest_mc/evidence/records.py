@@ -191,6 +191,47 @@ class Artifact(BaseModel):
     nodeid: str | None = None
 
 
+RunStatus = Literal["succeeded", "failed", "timed_out", "interrupted"]
+
+
+class ActivityRecord(BaseModel):
+    """What one tool run did: enough to reproduce and to audit it, nothing secret."""
+
+    model_config = _STRICT
+    tool: str
+    argv: tuple[str, ...]
+    started_at: datetime
+    ended_at: datetime
+    duration_seconds: float = Field(ge=0)
+    status: RunStatus
+    exit_code: int | None
+    stdout_sha256: str
+    stderr_sha256: str
+    stderr_tail: str
+
+
+class ToolRun(BaseModel):
+    """One run of an external tool (k6, chaos, the control CLI): what ran and how it ended.
+
+    `version` and `binary_sha256` name the exact tool that produced a number, so an auditor
+    can reproduce it; output is kept as digests (and as artifacts where it matters)."""
+
+    model_config = _STRICT
+    kind: Literal["tool_run"] = "tool_run"
+    tool: str
+    argv: tuple[str, ...]
+    status: RunStatus
+    exit_code: int | None
+    started_at: datetime
+    ended_at: datetime
+    duration_seconds: float = Field(ge=0)
+    stdout_sha256: Sha256Hex
+    version: str | None = None
+    binary_sha256: Sha256Hex | None = None
+    tenant: str | None = None
+    nodeid: str | None = None
+
+
 RecordBody = Annotated[
     RunStarted
     | RunFinished
@@ -200,7 +241,8 @@ RecordBody = Annotated[
     | TripwireObservation
     | DrillTimeline
     | EnactmentAudit
-    | Artifact,
+    | Artifact
+    | ToolRun,
     Field(discriminator="kind"),
 ]
 

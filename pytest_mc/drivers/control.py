@@ -1,0 +1,143 @@
+"""The control CLI driver: runs the profile's control command and parses its `--json`.
+
+`mc ...` on a real staging, `mc-staging --state-dir DIR ...` on the reference. The target's
+exit codes (docs/target-contract.md §2) map onto ours: 0 done, 1 refused by policy (returned,
+not raised, since refusals are often what a scenario expects), 2 the suite sent bad input
+(`InputError`), 3 the target is down (`UnreachableError`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pytest_mc.drivers.control_models import (
+    DpoPages,
+    DrRecord,
+    ProvenanceLog,
+    ReplayResult,
+    TenantStatus,
+    TripwireEvents,
+)
+from pytest_mc.drivers.runner import ToolRunner
+from pytest_mc.errors import InputError, McError, UnreachableError
+from pytest_mc.evidence.records import ActivityRecord
+from pytest_mc.target.profile import TargetProfile
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class ControlRefused(McError):
+    """The target refused a command by policy (its exit code 1)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """One control command: exit code, parsed JSON (when it printed any), last error line."""
+
+    argv: tuple[str, ...]
+    exit_code: int
+    data: Any
+    message: str
+    activity: ActivityRecord
+
+    @property
+    def refused(self) -> bool:
+        return self.exit_code == 1
+
+
+class ControlClient:
+    """Typed access to the target's control CLI."""
+
+    def __init__(self, profile: TargetProfile, runner: ToolRunner) -> None:
+        self.profile = profile
+        self.runner = runner
+
+    def attempt(self, *args: str) -> ControlResult:
+        """Run a command with `--json`; returns refusals, raises on bad input or a dead target."""
+        argv = (*self.profile.control.command, *args, "--json")
+        done = self.runner.run_checked(
+            argv, tool="control CLI", timeout=self.profile.control.timeout_seconds
+        )
+        code = done.activity.exit_code if done.activity.exit_code is not None else -1
+        message = done.last_error_line() if code else ""
+        if code == 2:
+            raise InputError(f"control CLI refused the input ({' '.join(args[:3])}): {message}")
+        if code == 3:
+            raise UnreachableError(f"target unreachable through the control CLI: {message}")
+        if code not in (0, 1):
+            raise UnreachableError(
+                f"control CLI failed with exit code {code} ({' '.join(args[:3])}): {message}"
+            )
+        data: Any = None
+        if code == 0:
+            try:
+                data = json.loads(done.stdout)
+            except ValueError:
+                raise UnreachableError(
+                    f"control CLI printed no JSON for {' '.join(args[:3])} (got "
+                    f"{done.stdout[:120]!r}); the target breaks the contract's --json rule"
+                ) from None
+        return ControlResult(
+            argv=done.activity.argv,
+            exit_code=code,
+            data=data,
+            message=message,
+            activity=done.activity,
+        )
+
+    def call(self, *args: str) -> Any:
+        """Run a command that must succeed; a refusal raises `ControlRefused`."""
+        result = self.attempt(*args)
+        if result.refused:
+            raise ControlRefused(f"target refused {' '.join(args[:3])}: {result.message}")
+        return result.data
+
+    def parsed(self, model: type[ModelT], *args: str) -> ModelT:
+        return parse_as(model, self.call(*args), what=" ".join(args[:2]))
+
+    # -- the commands the step library uses -------------------------------------------------
+
+    def tenant_status(self, tenant: str) -> TenantStatus:
+        return self.parsed(TenantStatus, "tenant", "status", "--tenant", tenant)
+
+    def tripwire_events(self, tenant: str | None = None) -> TripwireEvents:
+        return self.parsed(TripwireEvents, "tripwires", "events", *_tenant(tenant))
+
+    def dpo_pages(self, tenant: str | None = None) -> DpoPages:
+        return self.parsed(DpoPages, "dpo", "pages", *_tenant(tenant))
+
+    def provenance(self, tenant: str | None = None) -> ProvenanceLog:
+        return self.parsed(ProvenanceLog, "provenance", "log", *_tenant(tenant))
+
+    def replay_ops(self, tenant: str) -> ReplayResult:
+        return self.parsed(ReplayResult, "ops", "replay", "--tenant", tenant)
+
+    def failover(self, tenant: str, to_region: str | None = None) -> DrRecord:
+        extra = ("--to", to_region) if to_region else ()
+        return self.parsed(DrRecord, "dr", "failover", "--tenant", tenant, *extra)
+
+    def failback(self, tenant: str) -> DrRecord:
+        return self.parsed(DrRecord, "dr", "failback", "--tenant", tenant)
+
+
+def parse_as(model: type[ModelT], data: Any, *, what: str) -> ModelT:
+    """Validate target output against a contract shape; a mismatch is the target's fault."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UnreachableError(
+            f"control CLI output of {what!r} breaks the target contract: {where}: {first['msg']}"
+        ) from None
+
+
+def _tenant(tenant: str | None) -> Sequence[str]:
+    return ("--tenant", tenant) if tenant else ()
