@@ -1,0 +1,82 @@
+"""`reference_staging`: a real reference staging started the way the suite starts one.
+
+The suite's own tests (drivers, steps, features) reach the staging only as the suite does:
+`mc-staging up` through `pytest_mc.target.local`, then the generated profile. One staging per
+test module; `down` stops it and the fixture checks that every recorded pid is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_mc.policy.catalog import QiCatalog, load_catalog
+from pytest_mc.target.loader import load_profile
+from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local_staging
+from pytest_mc.target.profile import TargetProfile
+
+
+@dataclass(frozen=True)
+class ReferenceStaging:
+    """A running reference staging: its profile (validated by the suite) and state dir."""
+
+    profile: TargetProfile
+    profile_path: Path
+    state_dir: Path
+    catalog: QiCatalog
+
+    @property
+    def admin_secret(self) -> str:
+        assert self.profile.admin is not None
+        assert self.profile.admin.token_file is not None
+        return self.profile.admin.token_file.read_text().strip()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _recorded_pids(state_dir: Path) -> list[int]:
+    pids: list[int] = []
+    for name in ("processes.json", "pids.json"):
+        path = state_dir / name
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(path.read_text())
+            values = data.values() if isinstance(data, dict) else data
+            for value in values:
+                pid = value.get("pid") if isinstance(value, dict) else value
+                if isinstance(pid, int):
+                    pids.append(pid)
+    return pids
+
+
+@pytest.fixture(scope="module")
+def reference_staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceStaging]:
+    state_dir = tmp_path_factory.mktemp("reference-staging")
+    local: LocalStaging = start_local_staging(state_dir)
+    pids = _recorded_pids(state_dir)
+    try:
+        catalog = load_catalog()
+        profile = load_profile(local.profile_path, catalog)
+        yield ReferenceStaging(
+            profile=profile, profile_path=local.profile_path, state_dir=state_dir, catalog=catalog
+        )
+    finally:
+        stop_local_staging(local)
+        pids += _recorded_pids(state_dir)
+        leftovers = sorted({pid for pid in pids if _alive(pid)})
+        for pid in leftovers:  # never leave a process behind, even if `down` failed
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert not leftovers, f"mc-staging down left pids {leftovers} running"
