@@ -1,4 +1,4 @@
-@plan:C
+@plan:C @workstream:privacy-qi-governance
 Feature: QI catalog v1 frozen and referenced
   Every number the plan is judged against lives in one catalog. The plan (§C and the
   Definition of Done) requires it FROZEN at v1.0.0 with a 90-day review, attached to the

@@ -16,7 +16,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pytest_mc.evidence.bundle import EvidenceBundle
-    from pytest_mc.evidence.records import ChainRecord, Measurement, TripwireObservation
+    from pytest_mc.evidence.records import (
+        Artifact,
+        ChainRecord,
+        Measurement,
+        TripwireObservation,
+    )
 
 
 @pytest.hookspec
@@ -31,6 +36,13 @@ def pytest_mc_tripwire_observed(
     config: pytest.Config, record: ChainRecord, observation: TripwireObservation
 ) -> None:
     """A tripwire observation (condition, expected and observed action) was acknowledged."""
+
+
+@pytest.hookspec
+def pytest_mc_artifact_recorded(
+    config: pytest.Config, record: ChainRecord, artifact: Artifact, path: Path
+) -> None:
+    """An artifact was stored at `path` (content-addressed, redacted) and acknowledged."""
 
 
 @pytest.hookspec

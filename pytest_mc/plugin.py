@@ -16,6 +16,7 @@ import pytest
 from pytest_mc import hookspecs
 from pytest_mc.errors import McError
 from pytest_mc.fixtures import mc_catalog, mc_evidence, mc_profile
+from pytest_mc.items import TAG_MARKERS
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.session import SESSION_KEY, EvidenceSession, is_worker, new_run_id
 from pytest_mc.settings import SETTINGS_KEY, add_options, resolve
@@ -33,10 +34,6 @@ pytest_plugins = ["pytest-bdd"]
 P = ParamSpec("P")
 T = TypeVar("T")
 _LOCAL_STAGING_KEY = pytest.StashKey[LocalStaging]()
-_MARKERS = (
-    "mc_plan(section): the plan section a scenario verifies (from the Gherkin tag @plan:A.3)",
-    "mc_tenant(tenant_id): the tenant a scenario is about (from the Gherkin tag @tenant:X)",
-)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -48,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for marker in _MARKERS:
+    for marker in TAG_MARKERS.values():
         config.addinivalue_line("markers", marker)
     for module in STEP_MODULES:
         config.pluginmanager.import_plugin(module)
@@ -72,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = EvidenceSession(config, settings, catalog, profile, run_id)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "mc-evidence-session")
+    _register_allure(config, session)
     if not is_worker(config):
         # Registered whether or not xdist is loaded (and under whichever name: `-p xdist`
         # and `-p xdist.plugin` differ); its hook is optional, so it is inert without xdist.
@@ -83,6 +81,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None:
         config.pluginmanager.unregister(session)
         del config.stash[SESSION_KEY]
+    allure_evidence = config.pluginmanager.get_plugin("mc-allure")
+    if allure_evidence is not None:
+        config.pluginmanager.unregister(allure_evidence)
     bridge = config.pluginmanager.get_plugin("mc-xdist-bridge")
     if bridge is not None:
         config.pluginmanager.unregister(bridge)
@@ -91,9 +92,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_apply_tag(tag: str, function: Callable[P, T]) -> Callable[P, T] | None:
-    """Gherkin tags `@plan:A.3` and `@tenant:X` become the registered mc_* markers."""
+    """Gherkin tags `@plan:A.3`, `@tenant:X`, `@workstream:X`, `@severity:X` become the
+    registered mc_* markers (pytest_mc.items)."""
     name, _, value = tag.partition(":")
-    if name in ("plan", "tenant") and value:
+    if name in TAG_MARKERS and value:
         marked: Callable[P, T] = getattr(pytest.mark, f"mc_{name}")(value)(function)
         return marked
     return None
@@ -111,6 +113,18 @@ class _XdistBridge:
         workerinput = node.workerinput  # type: ignore[attr-defined]
         workerinput["mc_run_id"] = self.run_id
         workerinput["mc_profile"] = str(self.profile_path)
+
+
+def _register_allure(config: pytest.Config, session: EvidenceSession) -> None:
+    """Show the evidence in Allure when allure-pytest-bdd writes results (--alluredir)."""
+    directory = getattr(config.option, "allure_report_dir", None)  # set by allure-pytest-bdd
+    if not directory:
+        return
+    # Imported only here: the reporting module is the one place that imports allure.
+    from pytest_mc.reporting.allure_results import AllureEvidence
+
+    evidence = AllureEvidence(config, session, Path(directory).resolve())
+    config.pluginmanager.register(evidence, "mc-allure")
 
 
 def _profile_path(config: pytest.Config, target: str, out_dir: Path) -> Path:

@@ -25,6 +25,7 @@ from pytest_mc.errors import McError
 from pytest_mc.evidence.publish import publish
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
 from pytest_mc.evidence.records import (
+    Artifact,
     ChainRecord,
     Measurement,
     RunFinished,
@@ -36,12 +37,12 @@ from pytest_mc.evidence.records import (
 )
 from pytest_mc.evidence.redaction import Redactor
 from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.items import is_scenario, plan_section_of, tenant_of
 from pytest_mc.policy.catalog import QiCatalog, catalog_reference, review_warning
 from pytest_mc.settings import McSettings
 from pytest_mc.target.profile import TargetProfile
 
 SESSION_KEY = pytest.StashKey["EvidenceSession"]()
-_BDD_EXAMPLE = "_pytest_bdd_example"
 Outcome = Literal["passed", "failed", "skipped", "error"]
 _OUTCOME_ORDER: tuple[Outcome, ...] = ("error", "failed", "skipped")
 
@@ -117,9 +118,9 @@ class EvidenceSession:
     def pytest_runtest_protocol(
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
-        self._running = _Running(nodeid=item.nodeid, tenant=_tenant_of(item))
-        if _BDD_EXAMPLE not in getattr(item, "fixturenames", ()):
-            self._start(scenario=item.name, feature=None, plan_section=_plan_section(item))
+        self._running = _Running(nodeid=item.nodeid, tenant=tenant_of(item))
+        if not is_scenario(item):
+            self._start(scenario=item.name, feature=None, plan_section=plan_section_of(item))
         try:
             return (yield)
         finally:
@@ -133,7 +134,7 @@ class EvidenceSession:
         self._start(
             scenario=str(getattr(scenario, "name", request.node.name)),
             feature=str(getattr(feature, "name", "")) or None,
-            plan_section=_plan_section(request.node),
+            plan_section=plan_section_of(request.node),
         )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -237,6 +238,13 @@ class EvidenceSession:
             self.config.hook.pytest_mc_measurement_recorded(
                 config=self.config, record=record, measurement=body
             )
+        elif isinstance(body, Artifact):
+            self.config.hook.pytest_mc_artifact_recorded(
+                config=self.config,
+                record=record,
+                artifact=body,
+                path=self.paths.out_dir / body.path,
+            )
         elif isinstance(body, TripwireObservation):
             self.config.hook.pytest_mc_tripwire_observed(
                 config=self.config, record=record, observation=body
@@ -252,21 +260,6 @@ class EvidenceSession:
 
 def new_run_id() -> str:
     return uuid.uuid4().hex
-
-
-def _tenant_of(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None:
-        example = callspec.params.get(_BDD_EXAMPLE)
-        if isinstance(example, dict) and example.get("tenant"):
-            return str(example["tenant"])
-    marker = item.get_closest_marker("mc_tenant")
-    return str(marker.args[0]) if marker and marker.args else None
-
-
-def _plan_section(item: pytest.Item) -> str | None:
-    marker = item.get_closest_marker("mc_plan")
-    return str(marker.args[0]) if marker and marker.args else None
 
 
 def _failure_message(report: pytest.TestReport) -> str:
