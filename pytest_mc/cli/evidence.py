@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
-from pytest_mc.evidence.bundle import EvidenceBundle, read_bundle
+from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.merge import merge_bundles
 from pytest_mc.evidence.signing import load_public_key, load_signing_key
 from pytest_mc.evidence.verify import verify_bundle
 from pytest_mc.policy.catalog import load_catalog
+from pytest_mc.reporting.summary import print_summary
 
 _BUNDLE = click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
 _CATALOG = click.option(
@@ -69,7 +68,7 @@ def show(bundle: Path, as_json: bool) -> None:
     if as_json:
         click.echo(loaded.model_dump_json(indent=2, exclude={"chains"}))
         return
-    _print_summary(loaded)
+    print_summary(loaded)
 
 
 @evidence.command()
@@ -100,52 +99,3 @@ def merge(
         f"{output}: merged {len(bundles)} bundles, {len(merged.chains)} chain(s), tenants "
         f"{', '.join(merged.tenants) or '(none)'}"
     )
-
-
-def _print_summary(bundle: EvidenceBundle) -> None:
-    console = Console()
-    flag = " [bold yellow]REHEARSAL[/]" if bundle.rehearsal else ""
-    scales = ", ".join(f"{scale:g}" for scale in bundle.time_scales)
-    console.print(
-        f"[bold]Evidence {bundle.release}[/]{flag} — catalog {bundle.catalog.version} "
-        f"{bundle.catalog.digest[:19]}…, time scale {scales}"
-    )
-    runs = Table("run", "target", "started", "exit", title="Runs")
-    for run_summary in bundle.runs:
-        runs.add_row(
-            run_summary.run_id[:12],
-            run_summary.target.name,
-            run_summary.started_at.isoformat(timespec="seconds"),
-            "-" if run_summary.exit_status is None else str(run_summary.exit_status),
-        )
-    console.print(runs)
-    sections = Table("section", "scenarios", "measurements", "tripwires", "drills", "artifacts")
-    named = {
-        **bundle.tenants,
-        "(run-wide)": bundle.run_wide,
-        "(autonomy pilot)": bundle.autonomy_pilot,
-    }
-    for name, section in named.items():
-        sections.add_row(
-            name,
-            str(len(section.scenarios)),
-            str(len(section.measurements)),
-            str(len(section.tripwires)),
-            str(len(section.drills)),
-            str(len(section.artifacts)),
-        )
-    console.print(sections)
-    dod = Table(
-        "DoD item", "tenant", "value", "rule", "verdict", "satisfied", title="Definition of Done"
-    )
-    for row in bundle.dod:
-        value = "-" if row.value is None else f"{row.value:g}"
-        dod.add_row(
-            row.qi_id,
-            row.tenant or "-",
-            value,
-            f"{row.comparator} {row.threshold:g} {row.unit}",
-            row.verdict.value,
-            "yes" if row.satisfied else "no",
-        )
-    console.print(dod)

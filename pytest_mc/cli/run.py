@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 import pytest
 
+from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.signing import load_signing_key
 from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import load_catalog
+from pytest_mc.reporting.summary import print_summary
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
 from pytest_mc.target.loader import load_profile
 from pytest_mc.target.profile import require_destructive_allowed
@@ -77,6 +79,8 @@ def run(
         str(out),
         "--mc-release",
         release,
+        "--alluredir",
+        str(out / "allure-results"),
     ]
     if catalog is not None:
         argv += ["--mc-catalog", str(catalog)]
@@ -86,6 +90,20 @@ def run(
         argv += ["-k", keyword]
     status = int(pytest.main([*argv, *pytest_args]))
     try:
-        return _EXIT_CODES[pytest.ExitCode(status)]
+        code = _EXIT_CODES[pytest.ExitCode(status)]
     except ValueError:  # not one of pytest's statuses: the suite broke
-        return 3
+        code = 3
+    bundle_path = out / f"evidence-{release}.json"
+    if bundle_path.is_file():
+        print_summary(read_bundle(bundle_path))
+        click.echo(f"evidence: {bundle_path}  allure results: {out / 'allure-results'}")
+    click.echo(f"mc-verify run: exit {code} ({_MEANING[code]})")
+    return code
+
+
+_MEANING = {
+    0: "every scenario passed; the DoD table says which items that satisfies",
+    1: "the release failed a gate or DoD item",
+    2: "bad usage or input",
+    3: "environment or target problem: the release was not judged",
+}

@@ -1,0 +1,58 @@
+"""Terminal summaries of an evidence bundle (rich tables): runs, sections, the DoD table."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from pytest_mc.evidence.bundle import EvidenceBundle
+
+
+def print_summary(bundle: EvidenceBundle, console: Console | None = None) -> None:
+    """Runs, one row per section, and the DoD table, as rich tables."""
+    console = console or Console()
+    flag = " [bold yellow]REHEARSAL[/]" if bundle.rehearsal else ""
+    scales = ", ".join(f"{scale:g}" for scale in bundle.time_scales)
+    console.print(
+        f"[bold]Evidence {bundle.release}[/]{flag} — catalog {bundle.catalog.version} "
+        f"{bundle.catalog.digest[:19]}…, time scale {scales}"
+    )
+    runs = Table("run", "target", "started", "exit", title="Runs")
+    for run_summary in bundle.runs:
+        runs.add_row(
+            run_summary.run_id[:12],
+            run_summary.target.name,
+            run_summary.started_at.isoformat(timespec="seconds"),
+            "-" if run_summary.exit_status is None else str(run_summary.exit_status),
+        )
+    console.print(runs)
+    sections = Table("section", "scenarios", "measurements", "tripwires", "drills", "artifacts")
+    named = {
+        **bundle.tenants,
+        "(run-wide)": bundle.run_wide,
+        "(autonomy pilot)": bundle.autonomy_pilot,
+    }
+    for name, section in named.items():
+        sections.add_row(
+            name,
+            str(len(section.scenarios)),
+            str(len(section.measurements)),
+            str(len(section.tripwires)),
+            str(len(section.drills)),
+            str(len(section.artifacts)),
+        )
+    console.print(sections)
+    dod = Table(
+        "DoD item", "tenant", "value", "rule", "verdict", "satisfied", title="Definition of Done"
+    )
+    for row in bundle.dod:
+        value = "-" if row.value is None else f"{row.value:g}"
+        dod.add_row(
+            row.qi_id,
+            row.tenant or "-",
+            value,
+            f"{row.comparator} {row.threshold:g} {row.unit}",
+            row.verdict.value,
+            "yes" if row.satisfied else "no",
+        )
+    console.print(dod)
