@@ -1,0 +1,140 @@
+"""Chaos Toolkit activities for the target contract's fault hooks (docs/target-contract.md §5).
+
+The experiments in `chaos/` call these as `"type": "python"` providers of module
+`pytest_mc.chaos_providers`, both from `chaos run` and from the in-process chaos driver.
+The admin secret arrives through Chaos Toolkit secrets (scope `mc`, key `admin_token`) and is
+only ever put in an Authorization header: it is never returned, logged or raised.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import httpx
+
+__all__ = ["health_status", "inject_fault", "remove_faults", "tenant_served"]
+
+_TIMEOUT_SECONDS = 10.0
+
+
+class FaultApiError(Exception):
+    """The admin fault API refused or failed a request (the message never holds the secret)."""
+
+
+def _headers(secrets: Mapping[str, str] | None) -> dict[str, str]:
+    token = (secrets or {}).get("admin_token", "").strip()
+    if not token:
+        raise FaultApiError(
+            "no admin secret: set MC_ADMIN_TOKEN to the contents of the profile's "
+            "admin.token_file (Chaos Toolkit secret mc.admin_token)"
+        )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _scope(value: str | None) -> str | None:
+    # Environment-driven configuration cannot say "null"; an empty string means "no scope".
+    return value or None
+
+
+def _fault_params(params: Mapping[str, object] | str | None) -> dict[str, object]:
+    if params is None or params == "":
+        return {}
+    if isinstance(params, str):  # from an env var: a JSON object
+        loaded = json.loads(params)
+        if not isinstance(loaded, dict):
+            raise FaultApiError(f"fault params must be a JSON object, got {params!r}")
+        return loaded
+    return dict(params)
+
+
+def inject_fault(
+    admin_url: str,
+    kind: str,
+    tenant: str | None = None,
+    region: str | None = None,
+    params: Mapping[str, object] | str | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """Inject one fault (`POST /admin/faults`); fails unless the target answers 201."""
+    body = {
+        "kind": kind,
+        "tenant": _scope(tenant),
+        "region": _scope(region),
+        "params": _fault_params(params),
+    }
+    response = httpx.post(
+        f"{admin_url.rstrip('/')}/admin/faults",
+        json=body,
+        headers=_headers(secrets),
+        timeout=_TIMEOUT_SECONDS,
+    )
+    if response.status_code != 201:
+        raise FaultApiError(
+            f"injecting {kind!r} failed: HTTP {response.status_code} {response.text[:200]}"
+        )
+    fault: dict[str, object] = response.json()
+    return fault
+
+
+def remove_faults(
+    admin_url: str,
+    kind: str,
+    tenant: str | None = None,
+    region: str | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """Remove every active fault of `kind` in this scope; idempotent (nothing left is fine).
+
+    The rollback of every experiment: it lists the faults instead of remembering an id, so it
+    also cleans up after a run that was interrupted between injecting and recording."""
+    base = admin_url.rstrip("/")
+    headers = _headers(secrets)
+    listing = httpx.get(f"{base}/admin/faults", headers=headers, timeout=_TIMEOUT_SECONDS)
+    if listing.status_code != 200:
+        raise FaultApiError(f"listing faults failed: HTTP {listing.status_code}")
+    removed: list[str] = []
+    for fault in listing.json().get("faults", []):
+        if fault.get("kind") != kind:
+            continue
+        if _scope(tenant) is not None and fault.get("tenant") != tenant:
+            continue
+        if _scope(region) is not None and fault.get("region") != region:
+            continue
+        fault_id = str(fault["id"])
+        response = httpx.delete(
+            f"{base}/admin/faults/{fault_id}", headers=headers, timeout=_TIMEOUT_SECONDS * 3
+        )
+        # 400 "not active": removed by someone else in the meantime, which is what we want.
+        if response.status_code not in (200, 400, 404):
+            raise FaultApiError(
+                f"removing fault {fault_id} failed: HTTP {response.status_code} "
+                f"{response.text[:200]}"
+            )
+        removed.append(fault_id)
+    return {"kind": kind, "removed": removed}
+
+
+def tenant_served(glb_url: str, tenant: str, timeout: float = 5.0) -> int:
+    """A persisted read of the tenant through the data plane; returns the HTTP status."""
+    try:
+        response = httpx.post(
+            f"{glb_url.rstrip('/')}/v1/tenants/{tenant}/query",
+            json={"id": "list_entities", "variables": {"limit": 1}},
+            headers={"X-MC-Purpose": "service"},
+            timeout=float(timeout),
+        )
+    except httpx.HTTPError:
+        return 0
+    return response.status_code
+
+
+def health_status(url: str, timeout: float = 5.0) -> int:
+    """`GET {url}/healthz` of a component; the HTTP status, or 0 when it does not answer.
+
+    A dead region is a deviation from the steady state, not a broken probe, hence no raise."""
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/healthz", timeout=float(timeout))
+    except httpx.HTTPError:
+        return 0
+    return response.status_code
