@@ -1,0 +1,88 @@
+"""Real k6 runs against the reference staging, recorded with their catalog-derived thresholds."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from pytest_mc.drivers.k6 import K6Driver
+from pytest_mc.drivers.k6_models import K6Load
+from pytest_mc.policy.catalog import QiCatalog
+from pytest_mc.policy.verdict import Verdict, judge
+from pytest_mc.target.profile import TargetProfile
+
+pytestmark = pytest.mark.integration
+
+
+class Staging(Protocol):
+    """What these tests use of the `reference_staging` fixture."""
+
+    profile: TargetProfile
+    catalog: QiCatalog
+
+
+def test_persisted_traffic_passes_its_thresholds_and_is_recorded(
+    reference_staging: Staging, tmp_path: Path
+) -> None:
+    staging = reference_staging
+    driver = K6Driver(staging.profile, staging.catalog)
+    load = K6Load(vus=2, iterations=150, duration_seconds=20)
+    result = driver.run("TENANT_001", load, work_dir=tmp_path, run_id="passing")
+
+    assert result.exit_code == 0
+    assert not result.thresholds_crossed
+    assert [(t.metric, t.expression, t.passed) for t in result.summary.thresholds] == [
+        ("http_req_duration", "p(95)<=250", True),
+        ("http_req_failed", "rate<=0.001", True),
+        ("mc_non_persisted", "rate<=0.001", True),
+    ]
+    assert result.summary.requests == 150
+    assert result.summary.failed_requests == 0
+    assert (result.summary.persisted_requests, result.summary.adhoc_requests) == (150, 0)
+
+    exported = json.loads(result.summary_path.read_text())
+    assert exported["metrics"]["http_reqs"]["count"] == 150
+    assert result.summary_sha256 == hashlib.sha256(result.summary_path.read_bytes()).hexdigest()
+    record = result.tool_run(nodeid="k6-integration")
+    assert (record.tool, record.version, record.tenant) == ("k6", "1.1.0", "TENANT_001")
+    assert record.binary_sha256 == result.binary.sha256
+    assert any(arg.startswith("THRESHOLDS=") for arg in record.argv)
+
+    # k6's point estimate passed, but 150 clean requests cannot show >= 99.9% persisted.
+    persisted = result.summary.persisted
+    assert persisted is not None
+    judgement = judge(staging.catalog.get("persisted_only_compliance"), persisted)
+    assert judgement.verdict is Verdict.INCONCLUSIVE
+    assert judgement.more_trials_needed is not None
+
+
+def test_ad_hoc_queries_against_a_persisted_only_tenant_cross_the_threshold(
+    reference_staging: Staging, tmp_path: Path
+) -> None:
+    staging = reference_staging
+    driver = K6Driver(staging.profile, staging.catalog)
+    load = K6Load(vus=2, iterations=120, duration_seconds=20, adhoc_share=0.5)
+    result = driver.run("TENANT_004", load, work_dir=tmp_path, run_id="crossing")
+
+    assert result.exit_code == 99
+    assert result.activity.status == "failed"
+    assert result.thresholds_crossed
+    assert [(t.metric, t.expression) for t in result.summary.crossed] == [
+        ("mc_non_persisted", "rate<=0.001")
+    ]
+    assert result.summary.crossed[0].source == "qi:persisted_only_compliance"
+    summary = result.summary
+    assert summary.adhoc_requests is not None
+    assert summary.adhoc_requests > 0
+    # TENANT_004 is persisted-only: every ad-hoc query is refused, and a refusal is not a
+    # server error, so availability is untouched.
+    assert summary.adhoc_refused == summary.adhoc_requests
+    assert summary.failed_requests == 0
+    persisted = summary.persisted
+    assert persisted is not None
+    judgement = judge(staging.catalog.get("persisted_only_compliance"), persisted)
+    assert judgement.verdict is Verdict.FAIL
