@@ -9,18 +9,18 @@ only: xdist workers append to the same chain but never write aggregates).
 from __future__ import annotations
 
 import platform
-import subprocess
 import sys
 import uuid
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import metadata
-from pathlib import Path
 from typing import Literal
 
 import pytest
 
+from pytest_mc.drivers.runner import ToolRunner
+from pytest_mc.drivers.toolchain import head_commit, tool_inventory
 from pytest_mc.errors import McError
 from pytest_mc.evidence.publish import publish
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
@@ -95,6 +95,9 @@ class EvidenceSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if is_worker(self.config):
             return
+        runner = ToolRunner(self.redactor)
+        root = self.config.rootpath
+        inventory = tool_inventory(self.profile, project_root=root, runner=runner)
         self.recorder.record(
             RunStarted(
                 run_id=self.run_id,
@@ -108,8 +111,8 @@ class EvidenceSession:
                 rehearsal=self.profile.is_rehearsal,
                 catalog=catalog_reference(self.catalog),
                 suite_version=_version("pytest-mc"),
-                tools=_tool_versions(),
-                git_commit=_git_commit(self.config.rootpath),
+                tools={**_tool_versions(), **inventory.as_tools_dict()},
+                git_commit=head_commit(runner, root),
                 argv=tuple(self.config.invocation_params.args),
             )
         )
@@ -293,18 +296,3 @@ def _tool_versions() -> dict[str, str]:
     tools = {name: _version(name) for name in ("pytest", "pytest-bdd", "pydantic", "jsonschema")}
     tools["python"] = platform.python_version()
     return tools
-
-
-def _git_commit(root: Path) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and commit else None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import click
 
 from pytest_mc.cli.evidence import evidence
+from pytest_mc.cli.k6 import k6
 from pytest_mc.cli.qi import qi
 from pytest_mc.cli.run import run
 from pytest_mc.errors import McError
@@ -27,6 +28,7 @@ def cli() -> None:
 cli.add_command(qi)
 cli.add_command(evidence)
 cli.add_command(run)
+cli.add_command(k6)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

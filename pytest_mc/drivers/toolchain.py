@@ -85,6 +85,12 @@ def _git(runner: ToolRunner, project_root: Path, *args: str) -> str | None:
     return done.stdout if done.ok else None
 
 
+def head_commit(runner: ToolRunner, project_root: Path) -> str | None:
+    """The checkout's HEAD commit, or None outside a git checkout."""
+    head = _git(runner, project_root, "rev-parse", "HEAD")
+    return head.strip() or None if head else None
+
+
 def source_revision(runner: ToolRunner, project_root: Path, directory: str) -> SourceRevision:
     """The commit of `project_root/directory` and whether it has uncommitted changes."""
     commit = _git(runner, project_root, "log", "-1", "--format=%H", "--", directory)
