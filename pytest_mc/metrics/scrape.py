@@ -179,10 +179,16 @@ class ScrapeSource:
         self._client = httpx.Client(timeout=timeout_seconds, transport=transport)
         self._pool = ThreadPoolExecutor(max_workers=len(self.endpoints))
         self._lock = threading.Lock()
+        self._watched: set[str] = set()
 
     @property
     def name(self) -> SourceName:
         return "scrape"
+
+    def watch(self, queries: Sequence[MetricQuery]) -> None:
+        """Declare queries that will be recorded: their windows are empty until then."""
+        with self._lock:
+            self._watched.update(query.promql() for query in queries)
 
     def _fetch(self, endpoint: MetricEndpoint) -> tuple[EndpointStatus, list[TextSample]]:
         try:
@@ -233,6 +239,7 @@ class ScrapeSource:
         scrape = self.scrape()
         answers = [scrape.answer(query) for query in queries]
         with self._lock:
+            self._watched.update(answer.query for answer in answers)
             for answer in answers:
                 self.store.append(answer.query, answer.at, answer.samples)
             self.store.flush()
@@ -250,7 +257,7 @@ class ScrapeSource:
             )
         text = query.promql()
         with self._lock:
-            if text not in self.store.queries():
+            if text not in self._watched:
                 raise InputError(
                     f"query {text} was never recorded by the scrape source; add it to the "
                     f"recorder's queries before the window you evaluate starts"
@@ -278,6 +285,7 @@ class ScrapeRecorder:
             raise InputError(f"recording interval must be > 0 seconds, not {interval_seconds!r}")
         self.source = source
         self.queries = tuple(queries)
+        source.watch(self.queries)
         self.interval_seconds = interval_seconds
         self.scrapes = 0
         self.failed_scrapes = 0
