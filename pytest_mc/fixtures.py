@@ -38,6 +38,11 @@ class McEvidence:
         return self._session.profile
 
     @property
+    def run_id(self) -> str:
+        """The id of this run (shared by every xdist worker)."""
+        return self._session.run_id
+
+    @property
     def catalog_path(self) -> Path:
         """The catalog file the run was started with."""
         return self._session.settings.catalog or DEFAULT_CATALOG_PATH

@@ -4,4 +4,9 @@ Each module owns the steps of one subject; the plugin registers them all, so any
 file can use them. Every step is documented in docs/steps.md.
 """
 
-STEP_MODULES = ("pytest_mc.steps.catalog",)
+STEP_MODULES = (
+    "pytest_mc.steps.context",
+    "pytest_mc.steps.catalog",
+    "pytest_mc.steps.tenants",
+    "pytest_mc.steps.load",
+)
