@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from chaoslib import __version__ as chaoslib_version
 from chaoslib.activity import execute_activity
@@ -35,74 +34,38 @@ from chaoslib.experiment import run_experiment as chaoslib_run_experiment
 from chaoslib.hypothesis import run_steady_state_hypothesis
 from chaoslib.run import RunEventHandler
 from chaoslib.secret import load_secrets
-from pydantic import BaseModel, ConfigDict, Field
 
-from pytest_mc.errors import InputError, ProfileError, UnsafeTargetError
+from pytest_mc.drivers.chaos_models import (
+    ChaosActivity,
+    ChaosResult,
+    ChaosStatus,
+    ConfigValue,
+    ExperimentInfo,
+    Phase,
+)
+from pytest_mc.drivers.chaos_target import (
+    admin_secret,
+    check_hosts,
+    experiment_path,
+    target_configuration,
+)
+from pytest_mc.errors import InputError
 from pytest_mc.evidence.redaction import Redactor
-from pytest_mc.paths import project_dir
 from pytest_mc.target.profile import TargetProfile, require_destructive_allowed
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+__all__ = [
+    "ChaosActivity",
+    "ChaosInterrupted",
+    "ChaosResult",
+    "ExperimentInfo",
+    "experiment_path",
+    "load_experiment_file",
+    "run_experiment",
+]
+
 SETTINGS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
 _ROLLBACK_ATTEMPTS = 3
 _log = logging.getLogger("chaostoolkit")
-
-Phase = Literal["steady-state-before", "method", "steady-state-after", "rollback", "restore-check"]
-ChaosStatus = Literal["completed", "failed", "aborted", "interrupted", "timed_out"]
-ConfigValue = str | int | float | bool
-
-
-class ChaosActivity(BaseModel):
-    """One probe or action of a run, in chaostoolkit's activity-record shape."""
-
-    model_config = _STRICT
-    name: str
-    phase: Phase
-    activity_type: Literal["probe", "action"]
-    status: Literal["succeeded", "failed"]
-    started_at: datetime
-    ended_at: datetime
-    duration_seconds: float = Field(ge=0)
-    error: str | None = None
-
-
-class ExperimentInfo(BaseModel):
-    """A validated experiment file: what it declares, without its secrets."""
-
-    model_config = _STRICT
-    path: Path
-    title: str
-    tags: tuple[str, ...]
-    configuration_keys: tuple[str, ...]
-    probes: tuple[str, ...]
-    actions: tuple[str, ...]
-    rollbacks: tuple[str, ...]
-
-
-class ChaosResult(BaseModel):
-    """What one experiment run did, and whether the target is back where it started."""
-
-    model_config = _STRICT
-    experiment_title: str
-    experiment_path: Path
-    status: ChaosStatus
-    deviated: bool
-    steady_state_before_met: bool | None
-    rolled_back: bool = Field(description="every declared rollback succeeded")
-    rollback_retried: bool = Field(description="rollbacks re-run after chaoslib could not")
-    steady_state_restored: bool
-    interrupted: bool
-    interrupted_by: str | None = None
-    timed_out: bool
-    journal_path: Path
-    journal_sha256: str
-    configuration: dict[str, str] = Field(description="target configuration, no secrets")
-    activities: tuple[ChaosActivity, ...]
-    started_at: datetime
-    ended_at: datetime
-    duration_seconds: float = Field(ge=0)
-    restore_seconds: float | None = Field(default=None, description="wall seconds")
-    chaoslib_version: str
 
 
 class ChaosInterrupted(KeyboardInterrupt):
@@ -111,15 +74,6 @@ class ChaosInterrupted(KeyboardInterrupt):
     def __init__(self, result: ChaosResult) -> None:
         super().__init__(f"chaos experiment {result.experiment_title!r} interrupted")
         self.result = result
-
-
-def experiment_path(profile: TargetProfile, experiment: str | Path) -> Path:
-    """A file path as is; a bare name (`region-outage`) from the profile's or project's chaos/."""
-    candidate = Path(experiment)
-    if candidate.suffix in (".json", ".yaml", ".yml") or candidate.is_file():
-        return candidate
-    base = profile.chaos.experiments_dir or project_dir("chaos")
-    return base / f"{experiment}.json"
 
 
 def load_experiment_file(path: Path) -> ExperimentInfo:
@@ -176,83 +130,6 @@ def _load(path: Path) -> tuple[ExperimentInfo, dict[str, Any]]:
         rollbacks=rollbacks,
     )
     return info, raw
-
-
-def target_configuration(
-    profile: TargetProfile,
-    info: ExperimentInfo,
-    *,
-    tenant: str | None,
-    region: str | None,
-    overrides: Mapping[str, ConfigValue],
-) -> dict[str, ConfigValue]:
-    """The experiment's configuration for this target: URLs, tenant and region from the profile."""
-    if profile.admin is None:
-        raise ProfileError(
-            f"profile {profile.name!r} has no admin section; chaos experiments need the fault API"
-        )
-    unknown = sorted(set(overrides) - set(info.configuration_keys))
-    if unknown:
-        raise InputError(
-            f"configuration {unknown} unknown to experiment {str(info.path)!r}; it declares "
-            f"{list(info.configuration_keys)}"
-        )
-    values: dict[str, ConfigValue] = {"admin_url": profile.admin.url, "glb_url": profile.glb_url}
-    if tenant is not None:
-        try:
-            profile.tenant(tenant)
-        except KeyError as exc:
-            raise InputError(str(exc.args[0])) from None
-        values["tenant"] = tenant
-    if region is not None:
-        values["region"] = region
-    if "region_url" in info.configuration_keys:
-        region_id = region or _declared_default(info.path, "region")
-        urls = {r.id: r.url for r in profile.regions}
-        if not urls.get(region_id or ""):
-            raise InputError(
-                f"experiment {info.path.name} needs the url of region {region_id!r}, which the "
-                f"profile does not give (regions: {sorted(urls)})"
-            )
-        values["region_url"] = str(urls[region_id or ""])
-    values.update(overrides)
-    return {key: value for key, value in values.items() if key in info.configuration_keys}
-
-
-def _declared_default(path: Path, key: str) -> str | None:
-    declared = json.loads(path.read_text(encoding="utf-8")).get("configuration", {}).get(key)
-    if isinstance(declared, dict):
-        return os.environ.get(str(declared.get("key")), declared.get("default"))
-    return declared if isinstance(declared, str) else None
-
-
-def admin_secret(profile: TargetProfile) -> str:
-    """The admin secret from the profile's token file or env var (never stored in it)."""
-    admin = profile.admin
-    if admin is not None and admin.token_file is not None:
-        try:
-            return admin.token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ProfileError(
-                f"admin.token_file {str(admin.token_file)!r} unreadable ({exc.strerror}); "
-                f"check the profile of target {profile.name!r}"
-            ) from None
-    if admin is not None and admin.token_env and os.environ.get(admin.token_env):
-        return os.environ[admin.token_env].strip()
-    raise ProfileError(
-        f"profile {profile.name!r} names no admin secret (admin.token_file or admin.token_env)"
-    )
-
-
-def _check_hosts(profile: TargetProfile, configuration: Mapping[str, ConfigValue]) -> None:
-    for key, value in configuration.items():
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            host = urlsplit(value).hostname or ""
-            if host not in profile.allowed_hosts:
-                raise UnsafeTargetError(
-                    f"refused to run chaos against {value!r} (configuration {key}): host "
-                    f"{host!r} is not in allowed_hosts {list(profile.allowed_hosts)}"
-                )
 
 
 @dataclass
@@ -377,7 +254,7 @@ def run_experiment(
     config_vars = target_configuration(
         profile, info, tenant=tenant, region=region, overrides=configuration or {}
     )
-    _check_hosts(profile, config_vars)
+    check_hosts(profile, config_vars)
     if threading.current_thread() is not threading.main_thread():
         raise InputError("chaos experiments run in the main thread (they handle SIGINT/SIGTERM)")
     secret = admin_secret(profile)
