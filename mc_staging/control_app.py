@@ -148,8 +148,12 @@ class ControlServer:
                     await self.plane.pause(tenant, f"tripwire {firing.tripwire}", actor)
             elif firing.action == "bias_glb":
                 healthy = self._healthiest(tenant)
-                await self.plane.bias(tenant, healthy, 100, actor, "replication lag tripwire")
-                result = f"biased to {healthy}"
+                if healthy is None:
+                    result = "no region can take the tenant's traffic: nothing to bias to"
+                else:
+                    await self.plane.bias(tenant, healthy, 100, actor,
+                                          "replication lag tripwire")
+                    result = f"biased to {healthy}"
             elif firing.action in ("rollback_to_ap", "rollback_and_page_dpo"):
                 if tenant.stage == "rolled-back":
                     result = "already-rolled-back"
@@ -180,10 +184,18 @@ class ControlServer:
             self.plane.metrics.tripwire_actions.labels(firing.tenant, firing.tripwire,
                                                        firing.action).inc()
 
-    def _healthiest(self, tenant: TenantRecord) -> str:
+    def _healthiest(self, tenant: TenantRecord) -> str | None:
+        """The region to bias to: an A/P tenant's serving primary (the passive side is the
+        stale copy), else the up region with the least inbound lag."""
+        serving = tenant.failed_over_to or tenant.primary
+        if tenant.mode == "active-passive":
+            # the passive side cannot take writes: only DR failover moves an A/P tenant
+            return serving if self.region_up.get(serving, True) else None
         latest = self.sampler.latest(tenant.id)
         lags = latest.lag_by_region if latest else {}
-        candidates = [r for r in tenant.regions if self.region_up.get(r, True)] or tenant.regions
+        candidates = [r for r in tenant.regions if self.region_up.get(r, True)]
+        if not candidates:
+            return None
         return min(candidates, key=lambda r: (lags.get(r, 0.0), r != tenant.primary))
 
     async def _tick_loop(self) -> None:

@@ -94,11 +94,18 @@ class GlbServer:
             if failed_over or region != intended:
                 self.metrics.failovers.labels(tenant_id, intended, region).inc()
             url = self.region_url(region)
-            try:
-                response = await self.client.post(
-                    f"{url}/v1/tenants/{tenant_id}/query", content=body, headers=headers,
-                    timeout=10.0)
-            except httpx.HTTPError:
+            response = None
+            # two attempts: a pooled keep-alive connection to a restarted region is stale
+            # and fails once; writes carry an op id, so the retry cannot double-apply
+            for _attempt in range(2):
+                try:
+                    response = await self.client.post(
+                        f"{url}/v1/tenants/{tenant_id}/query", content=body, headers=headers,
+                        timeout=10.0)
+                    break
+                except httpx.HTTPError:
+                    continue
+            if response is None:
                 self._mark(region, ok=False)
                 tried.add(region)
                 continue
@@ -146,6 +153,7 @@ class GlbServer:
         """Re-send journaled writes of a tenant; regions dedupe by op id (idempotent)."""
         tenant = (await request.json()).get("tenant")
         replayed = duplicates = failed = 0
+        errors: list[dict[str, object]] = []
         keep: list[dict[str, object]] = []
         for entry in self._journal_entries(None):
             if entry["tenant"] != tenant:
@@ -161,10 +169,12 @@ class GlbServer:
                     replayed += 1
             else:
                 failed += 1
+                errors.append({"status": status, "body": content.decode(errors="replace")})
                 keep.append(entry)
         self.journal_path.write_text("".join(json.dumps(e) + "\n" for e in keep))
         return JSONResponse({"tenant": tenant, "replayed": replayed,
-                             "already_applied": duplicates, "failed": failed})
+                             "already_applied": duplicates, "failed": failed,
+                             "errors": errors[:10]})
 
     async def status(self, _request: Request) -> Response:
         tenants = {

@@ -1,4 +1,4 @@
-"""Fixtures for the reference-staging integration tests: a real `mc-staging up` under
+"""Harness for the reference-staging integration tests: a real `mc-staging up` under
 tmp_path, torn down with `mc-staging down`, and every recorded pid checked gone."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 MC_STAGING = shutil.which("mc-staging") or str(Path(sys.executable).parent / "mc-staging")
@@ -177,12 +176,3 @@ def stop_staging(staging: Staging) -> None:
             os.kill(pid, signal.SIGKILL)
     assert done.returncode == 0, done.stderr
     assert not leftovers, f"`down` left pids {leftovers} running"
-
-
-@pytest.fixture(scope="module")
-def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
-    target = start_staging(tmp_path_factory.mktemp("staging"))
-    try:
-        yield target
-    finally:
-        stop_staging(target)

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.integration.staging.conftest import Staging
+from staging_harness import Staging
 
 pytestmark = pytest.mark.integration
 T = "TENANT_001"

@@ -7,8 +7,7 @@ import json
 import time
 
 import pytest
-
-from tests.integration.staging.conftest import Staging, pid_alive
+from staging_harness import Staging, pid_alive
 
 pytestmark = pytest.mark.integration
 
@@ -85,9 +84,14 @@ def test_writes_journaled_while_no_region_serves_are_replayed_idempotently(
     assert response.status_code == 503
     staging.mcj("faults", "remove", "--id", crash_other["id"])
     staging.mcj("faults", "remove", "--id", crash_primary["id"])
-    time.sleep(0.5)
+
+    def glb_sees(region: str) -> bool:
+        metrics = staging.client.get(f"{staging.glb}/metrics").text
+        return f'mc_glb_region_healthy{{region="{region}"}} 1.0' in metrics
+    staging.wait_for("GLB to see both regions healthy",
+                     lambda: glb_sees(primary) and glb_sees(other))
     first = staging.mcj("ops", "replay", "--tenant", tenant)
-    assert first["replayed"] == 1
+    assert first["replayed"] == 1, first
     assert first["failed"] == 0
     again = staging.client.post(
         f"{staging.glb}/v1/tenants/{tenant}/query",

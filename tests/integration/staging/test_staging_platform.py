@@ -9,8 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from tests.integration.staging.conftest import (
+from staging_harness import (
     MC_STAGING,
     Staging,
     pid_alive,

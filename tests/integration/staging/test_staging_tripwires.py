@@ -7,8 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from tests.integration.staging.conftest import Staging
+from staging_harness import Staging
 
 pytestmark = pytest.mark.integration
 
