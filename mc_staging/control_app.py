@@ -251,7 +251,7 @@ class ControlServer:
             raise BadInput("fault body must be a JSON object with 'kind'")
         async with self.plane.lock:
             fault = await self.plane.inject(
-                str(body["kind"]), body.get("tenant"), body.get("region"),
+                str(body["kind"]), body.get("tenant") or None, body.get("region") or None,
                 dict(body.get("params") or {}))
         return JSONResponse(self.plane.public_fault(fault), status_code=201)
 

@@ -303,7 +303,8 @@ class ControlPlane:
         if kind in ("region-crash", "residency-regression") and region is None:
             raise BadInput(f"fault {kind!r} needs --region")
         fault = Fault(id=f"fault-{uuid.uuid4().hex[:10]}", kind=kind, tenant=tenant,
-                      region=region, params=dict(params), injected_at=time.time())
+                      region=region, params={k: _coerce(v) for k, v in params.items()},
+                      injected_at=time.time())
         if kind == "region-crash":
             self._kill_region(str(region))
         if kind == "derived-drift":
@@ -378,3 +379,17 @@ class ControlPlane:
         data = fault.model_dump()
         data["params"] = {k: v for k, v in fault.params.items() if k != "original"}
         return data
+
+
+def _coerce(value: float | str | bool) -> float | str | bool:
+    """Fault params arrive as JSON values or as strings (chaos experiments substitute
+    ``${...}`` into strings): "true"/"false" become booleans, numeric strings floats."""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        try:
+            return float(lowered)
+        except ValueError:
+            return value
+    return value

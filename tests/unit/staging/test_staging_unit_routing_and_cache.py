@@ -38,3 +38,13 @@ def test_cache_ttl_autotune() -> None:
     assert cache._entries[("T", "hot")].ttl == 1.0
     cache.invalidate("T", "hot")
     assert cache.get("T", "hot") is None
+
+
+def test_fault_params_from_chaos_strings_are_coerced() -> None:
+    from mc_staging.control_plane import _coerce
+
+    assert _coerce("false") is False
+    assert _coerce("True") is True
+    assert _coerce("20") == 20.0
+    assert _coerce("eu-west") == "eu-west"
+    assert _coerce(0.5) == 0.5
