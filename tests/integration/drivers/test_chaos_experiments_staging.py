@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -41,7 +42,10 @@ def faults(staging: Any) -> list[dict[str, Any]]:
     return list(response.json()["faults"])
 
 
-def test_deviation_and_rollback_are_recorded(reference_staging: Any, tmp_path: Path) -> None:
+def test_deviation_and_rollback_are_recorded(
+    reference_staging: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="chaostoolkit")
     journal = tmp_path / "journal.json"
     result = run_experiment(
         reference_staging.profile,
@@ -72,6 +76,8 @@ def test_deviation_and_rollback_are_recorded(reference_staging: Any, tmp_path: P
     assert recorded["steady_states"]["restored"]["steady_state_met"] is True
     assert result.journal_sha256 == hashlib.sha256(journal.read_bytes()).hexdigest()
     assert result.configuration["tenant"] == TENANT
+    assert "inject-error-rate" in caplog.text  # chaoslib's log went through the redacting filter
+    assert reference_staging.admin_secret not in caplog.text
 
 
 def test_timeout_interrupts_the_method_and_still_rolls_back(
