@@ -1,6 +1,7 @@
 """Helpers for the plugin tests: a pytester project with a target profile, a small feature,
 its steps (using `mc_evidence`) and a conftest that logs every pytest-mc hook call.
 
+`pytester` itself is requested in tests/conftest.py (pytest_plugins must be top-level).
 Runs go through `runpytest_subprocess` with PYTEST_DISABLE_PLUGIN_AUTOLOAD=true and
 `-p mc` (the entry-point name: with autoload on, `-p pytest_mc.plugin` would register the
 module a second time under another name and pytest refuses that).
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import pytest
 from plugin_helpers import FEATURE, HOOK_LOGGER, PROFILE, STEPS, RunSuite
-
-pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
