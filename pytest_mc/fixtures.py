@@ -11,6 +11,7 @@ from pytest_mc.evidence.records import (
     ActivityRecord,
     Artifact,
     ArtifactKind,
+    DrillTimeline,
     MeasurementWindow,
     ToolRun,
     TripwireObservation,
@@ -137,6 +138,12 @@ class McEvidence:
             binary_sha256=binary_sha256,
             nodeid=self._nodeid,
         )
+
+    def drill(self, timeline: DrillTimeline) -> DrillTimeline:
+        """Record a DR drill's timeline (RPO/RTO in plan seconds)."""
+        recorded = timeline.model_copy(update={"nodeid": self._nodeid})
+        self._session.recorder.record(recorded)
+        return recorded
 
     def register_secret(self, secret: str) -> None:
         """Never let `secret` reach the evidence (it is redacted wherever it appears)."""

@@ -32,6 +32,11 @@ _COMPARE: dict[Comparator, Callable[[float, float], bool]] = {
 }
 
 
+def compare(comparator: Comparator, value: float, target: float) -> bool:
+    """`value <comparator> target`, e.g. compare(">", 75.0, 60.0) is True."""
+    return _COMPARE[comparator](value, target)
+
+
 class Verdict(StrEnum):
     """Three-valued: too little data is its own answer, never a pass."""
 

@@ -9,4 +9,7 @@ STEP_MODULES = (
     "pytest_mc.steps.catalog",
     "pytest_mc.steps.tenants",
     "pytest_mc.steps.load",
+    "pytest_mc.steps.chaos",
+    "pytest_mc.steps.tripwires",
+    "pytest_mc.steps.drills",
 )

@@ -6,15 +6,21 @@ registered, so no tool output that reaches evidence or Allure can carry it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
 
+from pytest_mc.drivers.chaos_models import ChaosResult
 from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.drill import DrillResult
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Result
 from pytest_mc.drivers.runner import ToolRunner
+from pytest_mc.drivers.tripwire_watch import WatchReport
+from pytest_mc.metrics.factory import open_metric_source, store_for_profile
+from pytest_mc.metrics.source import MetricSource
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.target.profile import TargetProfile
@@ -25,14 +31,34 @@ class ScenarioContext:
     """What one scenario's steps hand each other: results of the tools they ran."""
 
     k6_results: list[K6Result] = field(default_factory=list)
+    chaos_results: list[ChaosResult] = field(default_factory=list)
+    drills: list[DrillResult] = field(default_factory=list)
+    watch: WatchReport | None = None
     fault_started_at: datetime | None = None
-    notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def last_k6(self) -> K6Result:
         if not self.k6_results:
             raise AssertionError("no k6 run in this scenario yet: a load step must come first")
         return self.k6_results[-1]
+
+    @property
+    def last_chaos(self) -> ChaosResult:
+        if not self.chaos_results:
+            raise AssertionError("no chaos experiment in this scenario yet: run one first")
+        return self.chaos_results[-1]
+
+    @property
+    def last_watch(self) -> WatchReport:
+        if self.watch is None:
+            raise AssertionError("nothing was watched: a fault step must come first")
+        return self.watch
+
+    @property
+    def last_drill(self) -> DrillResult:
+        if not self.drills:
+            raise AssertionError("no DR drill in this scenario yet: run one first")
+        return self.drills[-1]
 
 
 @pytest.fixture
@@ -55,6 +81,20 @@ def mc_runner(request: pytest.FixtureRequest, mc_profile: TargetProfile) -> Tool
 def mc_control(mc_profile: TargetProfile, mc_runner: ToolRunner) -> ControlClient:
     """The target's control CLI (the profile's command prefix)."""
     return ControlClient(mc_profile, mc_runner)
+
+
+@pytest.fixture(scope="session")
+def mc_metrics(
+    mc_profile: TargetProfile, mc_catalog: QiCatalog, request: pytest.FixtureRequest
+) -> Iterator[MetricSource]:
+    """The profile's metric source (direct scrapes or Prometheus), with a bounded store."""
+    session = request.config.stash[SESSION_KEY]
+    store = store_for_profile(
+        mc_profile, mc_catalog, path=session.paths.out_dir / f"metrics-{session.run_id}.log"
+    )
+    source = open_metric_source(mc_profile, store)
+    yield source
+    source.close()
 
 
 @pytest.fixture(scope="session")

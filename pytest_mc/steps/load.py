@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from pathlib import Path
+
 import pytest
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Load, K6Result
@@ -15,6 +19,9 @@ from pytest_mc.steps.context import ScenarioContext
 
 # k6 virtual users for the rehearsal's load: enough to exercise both regions on 2 cores.
 DEFAULT_VUS = 4
+BACKGROUND_VUS = 2
+# k6 takes about a second to start sending; a fault injected before that sees no traffic.
+K6_WARMUP_SECONDS = 1.5
 
 
 def _run(
@@ -27,6 +34,65 @@ def _run(
 ) -> K6Result:
     work_dir = tmp_path_factory.mktemp("k6")
     result = mc_k6.run(tenant, load, work_dir=work_dir, run_id=mc_evidence.run_id)
+    _record(mc_evidence, mc_context, tenant, result)
+    return result
+
+
+class BackgroundLoad:
+    """A k6 run in a background thread; its evidence is recorded when it is joined, in the
+    main thread (the evidence chain is appended from one thread per process)."""
+
+    def __init__(self, mc_k6: K6Driver, tenant: str, load: K6Load, work_dir: Path, run_id: str):
+        self.tenant = tenant
+        self._result: K6Result | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(mc_k6, load, work_dir, run_id), name=f"k6-{tenant}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, mc_k6: K6Driver, load: K6Load, work_dir: Path, run_id: str) -> None:
+        try:
+            self._result = mc_k6.run(self.tenant, load, work_dir=work_dir, run_id=run_id)
+        except BaseException as exc:  # handed to join(), never lost in the thread
+            self._error = exc
+
+    def join(self, timeout: float) -> K6Result:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError(f"background k6 on {self.tenant} outlived its bound")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+@given(parsers.parse("k6 keeps traffic flowing on tenant {tenant} for {duration} of plan time"))
+def background_traffic(
+    request: pytest.FixtureRequest,
+    mc_k6: K6Driver,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    tenant: str,
+    duration: str,
+) -> None:
+    load = K6Load.for_plan_duration(
+        parse_duration(duration), time_scale=mc_evidence.time_scale, vus=BACKGROUND_VUS
+    )
+    running = BackgroundLoad(mc_k6, tenant, load, tmp_path_factory.mktemp("k6"), mc_evidence.run_id)
+
+    def finish() -> None:
+        result = running.join(timeout=load.duration_seconds + 120)
+        _record(mc_evidence, mc_context, tenant, result)
+
+    request.addfinalizer(finish)
+    time.sleep(K6_WARMUP_SECONDS)
+
+
+def _record(
+    mc_evidence: McEvidence, mc_context: ScenarioContext, tenant: str, result: K6Result
+) -> None:
     mc_evidence.tool_run(
         result.activity,
         tenant=tenant,
@@ -37,7 +103,6 @@ def _run(
         result.summary_path, name=f"k6-summary-{tenant}.json", kind="k6-summary", tenant=tenant
     )
     mc_context.k6_results.append(result)
-    return result
 
 
 @when(parsers.parse("k6 drives the traffic of tenant {tenant} for {duration} of plan time"))

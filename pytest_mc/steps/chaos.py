@@ -1,0 +1,99 @@
+"""Chaos steps: run an experiment against a tenant while the tripwire watch looks on.
+
+The experiment runs in the main thread (it handles SIGINT/SIGTERM and always rolls back);
+once its first method action has injected the fault, a `TripwireWatch` starts polling the
+metric source and keeps going until the rollbacks are done. The journal and the watch report
+are kept as artifacts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pytest_bdd import parsers, then, when
+
+from pytest_mc.drivers.chaos import run_experiment
+from pytest_mc.drivers.chaos_models import ChaosActivity
+from pytest_mc.drivers.tripwire_watch import TripwireWatch
+from pytest_mc.fixtures import McEvidence
+from pytest_mc.metrics.source import MetricSource
+from pytest_mc.policy.catalog import QiCatalog
+from pytest_mc.policy.timewindow import parse_duration
+from pytest_mc.session import SESSION_KEY
+from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.target.profile import TargetProfile
+
+
+@when(
+    parsers.parse(
+        'the "{experiment}" experiment runs on tenant {tenant} for {duration} of plan time'
+    )
+)
+def chaos_experiment_on_tenant(
+    request: pytest.FixtureRequest,
+    mc_profile: TargetProfile,
+    mc_catalog: QiCatalog,
+    mc_metrics: MetricSource,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    experiment: str,
+    tenant: str,
+    duration: str,
+) -> None:
+    hold_wall_seconds = parse_duration(duration) / mc_profile.time_scale
+    watch = TripwireWatch(
+        mc_metrics,
+        mc_catalog,
+        tenant,
+        time_scale=mc_profile.time_scale,
+        interval_seconds=mc_profile.metrics.sample_interval_seconds,
+    )
+    watching: list[TripwireWatch] = []
+
+    def on_activity(activity: ChaosActivity) -> None:
+        if not watching and activity.phase == "method" and activity.activity_type == "action":
+            mc_context.fault_started_at = datetime.now(UTC)
+            watching.append(watch.start())
+
+    journal = tmp_path_factory.mktemp("chaos") / f"{experiment}-journal.json"
+    try:
+        result = run_experiment(
+            mc_profile,
+            experiment,
+            journal_path=journal,
+            tenant=tenant,
+            configuration={"hold_seconds": hold_wall_seconds},
+            on_activity=on_activity,
+            redactor=request.config.stash[SESSION_KEY].redactor,
+        )
+    finally:
+        if watching:
+            mc_context.watch = watching[0].stop()
+            report = mc_context.watch.model_dump_json(indent=2).encode()
+            mc_evidence.attach(report, name=f"tripwire-watch-{experiment}.json", kind="json")
+        if journal.exists():
+            mc_evidence.attach(
+                journal, name=f"chaos-journal-{experiment}.json", kind="chaos-journal"
+            )
+    mc_context.chaos_results.append(result)
+
+
+@then("the experiment rolled back and the steady state returned")
+def experiment_rolled_back(mc_context: ScenarioContext) -> None:
+    result = mc_context.last_chaos
+    assert result.rolled_back, f"chaos experiment {result.experiment_title!r}: rollbacks failed"
+    assert result.steady_state_restored, (
+        f"chaos experiment {result.experiment_title!r}: steady state did not return after "
+        f"the rollbacks"
+    )
+
+
+@then("the experiment deviated from the steady state")
+def experiment_deviated(mc_context: ScenarioContext) -> None:
+    result = mc_context.last_chaos
+    assert result.deviated, (
+        f"chaos experiment {result.experiment_title!r} did not deviate: the fault had no "
+        f"visible effect on the steady state"
+    )
