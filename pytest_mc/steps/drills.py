@@ -10,6 +10,7 @@ from pytest_mc.drivers.drill import run_drill
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.policy.crosscheck import check_stated
 from pytest_mc.policy.verdict import Verdict
+from pytest_mc.reporting.charts import drill_timeline_chart
 from pytest_mc.steps.context import ScenarioContext
 from pytest_mc.target.profile import TargetProfile
 
@@ -27,6 +28,14 @@ def dr_drill(
         mc_profile, tenant, workdir=tmp_path_factory.mktemp("drill"), control=mc_control
     )
     mc_evidence.drill(result.timeline())
+    chart = drill_timeline_chart(
+        result.events,
+        title=f"DR drill on {tenant}: lost {result.region_lost}",
+        time_scale=mc_profile.time_scale,
+    )
+    mc_evidence.attach(
+        chart, name=f"dr-drill-{tenant}.png", kind="chart", tenant=tenant, media_type="image/png"
+    )
     journal = result.chaos.journal_path
     if journal.exists():
         mc_evidence.attach(

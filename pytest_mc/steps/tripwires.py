@@ -17,6 +17,7 @@ from pytest_mc.policy.catalog import QiDefinition
 from pytest_mc.policy.crosscheck import describe_target
 from pytest_mc.policy.timewindow import format_duration, parse_duration
 from pytest_mc.policy.verdict import Verdict
+from pytest_mc.reporting.charts import threshold_chart
 from pytest_mc.steps.context import ScenarioContext
 
 # How many metric samples the suite's first sight of a condition may lag the target's.
@@ -54,6 +55,18 @@ def expect_action(
         action_observed=action if observed_at is not None else None,
         action_observed_at=observed_at,
         deadline_seconds=deadline_seconds,
+    )
+    marks = [("condition seen", seen_at)] + ([(action, observed_at)] if observed_at else [])
+    chart = threshold_chart(
+        sighting,
+        title=f"{qi.id} on {tenant} (threshold {qi.comparator} {describe_target(qi)})",
+        threshold=qi.target,
+        unit=qi.unit,
+        time_scale=mc_evidence.time_scale,
+        marks=marks,
+    )
+    mc_evidence.attach(
+        chart, name=f"{qi.id}-{tenant}.png", kind="chart", tenant=tenant, media_type="image/png"
     )
     if observation.verdict != Verdict.PASS:
         seen = ", ".join(sorted(report.effects_first_seen_at)) or "none"

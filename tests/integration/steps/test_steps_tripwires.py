@@ -36,6 +36,10 @@ def test_tripwire_and_drill_steps(tmp_path: Path, reference_staging) -> None:
     assert observation["qi_id"] == "tripwire_replication_lag"
     assert observation["verdict"] == "pass"
     assert 600 * 0.8 <= observation["time_to_action_seconds"] <= 1200
+    charts = [a for a in lag["artifacts"] if a["artifact_kind"] == "chart"]
+    assert [c["media_type"] for c in charts] == ["image/png"]
+    png = (tmp_path / "out" / charts[0]["path"]).read_bytes()
+    assert png.startswith(b"\x89PNG")
     drill = run.tenant_section("TENANT_003")
     [timeline] = drill["drills"]
     assert timeline["rto_seconds"] is not None
