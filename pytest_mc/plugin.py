@@ -17,6 +17,7 @@ from pytest_mc import hookspecs
 from pytest_mc.errors import McError
 from pytest_mc.fixtures import mc_catalog, mc_evidence, mc_profile
 from pytest_mc.items import TAG_MARKERS
+from pytest_mc.outcomes import OutcomeClassifier
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.session import SESSION_KEY, EvidenceSession, is_worker, new_run_id
 from pytest_mc.settings import SETTINGS_KEY, add_options, resolve
@@ -69,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
     session = EvidenceSession(config, settings, catalog, profile, run_id)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "mc-evidence-session")
+    config.pluginmanager.register(OutcomeClassifier(), "mc-outcomes")
     _register_allure(config, session)
     if not is_worker(config):
         # Registered whether or not xdist is loaded (and under whichever name: `-p xdist`

@@ -159,7 +159,7 @@ class EvidenceSession:
         self.recorder.record(
             RunFinished(
                 run_id=self.run_id,
-                exit_status=int(exitstatus),
+                exit_status=int(session.exitstatus),
                 scenarios=self._scenarios_total(session),
                 failed=session.testsfailed,
             )

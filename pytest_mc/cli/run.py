@@ -13,6 +13,7 @@ import pytest
 
 from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.outcomes import MAPPED_EXIT_KEY
 from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.reporting.summary import print_summary
@@ -88,17 +89,31 @@ def run(
         argv += ["--mc-signing-key", str(signing_key)]
     if keyword:
         argv += ["-k", keyword]
-    status = int(pytest.main([*argv, *pytest_args]))
-    try:
-        code = _EXIT_CODES[pytest.ExitCode(status)]
-    except ValueError:  # not one of pytest's statuses: the suite broke
-        code = 3
+    capture = _MappedExit()
+    status = int(pytest.main([*argv, *pytest_args], plugins=[capture]))
+    if capture.code is not None:
+        code = capture.code
+    else:
+        try:
+            code = _EXIT_CODES[pytest.ExitCode(status)]
+        except ValueError:  # not one of pytest's statuses: the suite broke
+            code = 3
     bundle_path = out / f"evidence-{release}.json"
     if bundle_path.is_file():
         print_summary(read_bundle(bundle_path))
         click.echo(f"evidence: {bundle_path}  allure results: {out / 'allure-results'}")
     click.echo(f"mc-verify run: exit {code} ({_MEANING[code]})")
     return code
+
+
+class _MappedExit:
+    """Reads the exit code pytest-mc's outcome classifier chose, if it chose one."""
+
+    def __init__(self) -> None:
+        self.code: int | None = None
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.code = config.stash.get(MAPPED_EXIT_KEY, None)
 
 
 _MEANING = {
