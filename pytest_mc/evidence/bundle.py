@@ -21,7 +21,10 @@ from pytest_mc.errors import BundleError
 from pytest_mc.evidence.chain import ChainHead, head_of
 from pytest_mc.evidence.records import (
     Artifact,
+    BakeCheckpoint,
+    BakeEvent,
     ChainRecord,
+    DayVerdict,
     DrillTimeline,
     EnactmentAudit,
     Measurement,
@@ -33,6 +36,7 @@ from pytest_mc.evidence.records import (
     ToolRun,
     TripwireObservation,
 )
+from pytest_mc.evidence.streak import GreenStreak, compute_streak
 from pytest_mc.inputs import dotted
 from pytest_mc.policy.catalog import CatalogReference, QiCatalog
 from pytest_mc.policy.verdict import Verdict
@@ -92,6 +96,12 @@ class Section(BaseModel):
     enactments: tuple[EnactmentAudit, ...] = ()
     artifacts: tuple[Artifact, ...] = ()
     tool_runs: tuple[ToolRun, ...] = ()
+    bake_events: tuple[BakeEvent, ...] = ()
+    slices: tuple[BakeCheckpoint, ...] = ()
+    days: tuple[DayVerdict, ...] = ()
+    streak: GreenStreak | None = Field(
+        default=None, description="consecutive green days, recomputed from `days`"
+    )
 
 
 class DodRow(BaseModel):
@@ -219,7 +229,9 @@ def materialize_views(chains: Sequence[ChainSegment], catalog: QiCatalog) -> Bun
         time_scales=tuple(sorted({run.target.time_scale for run in runs})),
         catalog=references.pop(),
         runs=tuple(runs),
-        tenants={t: _section(sections.get(t, {}), scenarios.get(t, {})) for t in tenant_ids},
+        tenants={
+            t: _section(sections.get(t, {}), scenarios.get(t, {}), tenant=t) for t in tenant_ids
+        },
         run_wide=_section(sections.get(None, {}), scenarios.get(None, {})),
         autonomy_pilot=_section(pilot, {}),
         dod=_dod_rows(chains, catalog, rehearsal),
@@ -292,6 +304,9 @@ _SECTION_FIELD: dict[type, str] = {
     EnactmentAudit: "enactments",
     Artifact: "artifacts",
     ToolRun: "tool_runs",
+    BakeEvent: "bake_events",
+    BakeCheckpoint: "slices",
+    DayVerdict: "days",
 }
 
 
@@ -315,8 +330,17 @@ def _run_summary(body: RunStarted, chain_id: str, at: datetime) -> RunSummary:
     )
 
 
-def _section(parts: dict[str, list[object]], scenarios: dict[str, ScenarioResult]) -> Section:
-    return Section.model_validate({**parts, "scenarios": list(scenarios.values())})
+def _section(
+    parts: dict[str, list[object]],
+    scenarios: dict[str, ScenarioResult],
+    *,
+    tenant: str | None = None,
+) -> Section:
+    days = [day for day in parts.get("days", []) if isinstance(day, DayVerdict)]
+    streak = compute_streak(tenant, days) if tenant is not None and days else None
+    return Section.model_validate(
+        {**parts, "scenarios": list(scenarios.values()), "streak": streak}
+    )
 
 
 def _dod_rows(

@@ -232,6 +232,106 @@ class ToolRun(BaseModel):
     nodeid: str | None = None
 
 
+class BakePlanInfo(BaseModel):
+    """How a bake is cut: its plan-time length, slices and days, and the time scale it ran at."""
+
+    model_config = _STRICT
+    duration_plan_seconds: float = Field(gt=0)
+    slice_plan_seconds: float = Field(gt=0)
+    slices: int = Field(ge=1)
+    day_plan_seconds: float = Field(gt=0, description="plan seconds judged as one day")
+    days: int = Field(ge=0, description="whole days the bake judges")
+    time_scale: float = Field(ge=1.0)
+    rehearsal: bool = Field(
+        description="time_scale != 1, a day shorter than 24h or a bake shorter than stage_bake"
+    )
+
+
+class BakeEvent(BaseModel):
+    """A bake began, was resumed, was interrupted or finished (`mc-verify bake`)."""
+
+    model_config = _STRICT
+    kind: Literal["bake_event"] = "bake_event"
+    bake_id: str
+    run_id: str
+    tenant: str
+    event: Literal["started", "resumed", "interrupted", "finished"]
+    plan: BakePlanInfo
+    next_slice: int = Field(ge=0, description="the first slice not yet completed")
+    outcome: Literal["passed", "failed", "inconclusive"] | None = None
+    detail: str | None = None
+
+
+class SliceGates(BaseModel):
+    """The numbers a bake slice measured: enough to judge it and to rebuild its day."""
+
+    model_config = _STRICT
+    requests: int | None = Field(default=None, ge=0)
+    server_errors: int | None = Field(default=None, ge=0)
+    latency_bound_seconds: float | None = None
+    latency_within_bound: int | None = Field(default=None, ge=0)
+    latency_count: int | None = Field(default=None, ge=0)
+    max_lag_seconds: float | None = Field(default=None, description="plan seconds")
+    conflicts: int | None = Field(default=None, ge=0)
+    writes: int | None = Field(default=None, ge=0)
+    privacy_violations: int | None = Field(default=None, ge=0)
+    max_budget_consumed: float | None = None
+    verdicts: dict[str, Verdict] = Field(
+        default_factory=dict, description="QI id → verdict of the slice's gate measurement"
+    )
+
+
+class BakeCheckpoint(BaseModel):
+    """One bake slice completed: written after its measurements, so `--resume` skips it."""
+
+    model_config = _STRICT
+    kind: Literal["bake_checkpoint"] = "bake_checkpoint"
+    bake_id: str
+    run_id: str
+    tenant: str
+    slice_index: int = Field(ge=0)
+    slices: int = Field(ge=1)
+    plan_start_seconds: float = Field(ge=0, description="offset in the bake, plan time")
+    plan_end_seconds: float = Field(gt=0)
+    started_at: datetime
+    ended_at: datetime
+    status: Literal["completed"] = "completed"
+    gates: SliceGates
+    green: bool
+
+
+class CategoryVerdict(BaseModel):
+    """One of the three "green" conditions of a day, with the reasons of its measurements."""
+
+    model_config = _STRICT
+    category: Literal["slo", "cost", "privacy"]
+    verdict: Verdict
+    qi_ids: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+class DayVerdict(BaseModel):
+    """One day of a tenant judged green or not on SLO, cost and privacy (the 14-day DoD)."""
+
+    model_config = _STRICT
+    kind: Literal["day_verdict"] = "day_verdict"
+    bake_id: str
+    tenant: str
+    day_index: int = Field(ge=0)
+    day_plan_seconds: float = Field(gt=0)
+    plan_start_seconds: float = Field(ge=0, description="offset in the bake, plan time")
+    plan_end_seconds: float = Field(gt=0)
+    started_at: datetime
+    ended_at: datetime
+    time_scale: float = Field(ge=1.0)
+    slo: CategoryVerdict
+    cost: CategoryVerdict
+    privacy: CategoryVerdict
+    green: bool
+    rehearsal: bool
+    scale: str = Field(description="the day's length in plan and wall time, and why")
+
+
 RecordBody = Annotated[
     RunStarted
     | RunFinished
@@ -242,7 +342,10 @@ RecordBody = Annotated[
     | DrillTimeline
     | EnactmentAudit
     | Artifact
-    | ToolRun,
+    | ToolRun
+    | BakeEvent
+    | BakeCheckpoint
+    | DayVerdict,
     Field(discriminator="kind"),
 ]
 
