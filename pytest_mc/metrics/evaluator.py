@@ -18,10 +18,10 @@ Semantics, identical for both sources because both only hand over points:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import operator
-import statistics
 import time
 from collections.abc import Callable
 from enum import StrEnum
@@ -127,19 +127,22 @@ def require_measurable(
 
 
 def _increase(points: tuple[tuple[float, float], ...]) -> tuple[float, int]:
-    """Counter increase over the points, treating every drop as a reset to zero."""
-    total = 0.0
-    resets = 0
-    previous: float | None = None
-    for _, value in points:
-        if previous is not None:
-            if value >= previous:
-                total += value - previous
-            else:
-                resets += 1
-                total += value
-        previous = value
-    return total, resets
+    """Counter increase over the points, treating every drop as a reset to zero.
+
+    Sum of the steps, where a step down (a restart) counts its new value: that is the last
+    value minus the first, plus the value before each drop. Done with C-level map/compress
+    because a 6h window at 1 s resolution is 21,600 points per series.
+    """
+    if len(points) < 2:
+        return 0.0, 0
+    values = [value for _, value in points]
+    drops = list(map(operator.gt, values, itertools.islice(values, 1, None)))
+    before_drops = list(itertools.compress(values, drops))
+    return values[-1] - values[0] + math.fsum(before_drops), len(before_drops)
+
+
+def _time(point: tuple[float, float]) -> float:
+    return point[0]
 
 
 def _nearest_rank(values: list[float], quantile: float) -> float:
@@ -218,16 +221,17 @@ class WindowEvaluator:
         """The points reach both ends of the window (within two sample gaps)."""
         if len(points) < 2:
             return False
-        gaps = [b[0] - a[0] for a, b in itertools.pairwise(points)]
-        tolerance = 2 * max(statistics.median(gaps), self.sample_interval_seconds)
+        mean_gap = (points[-1][0] - points[0][0]) / (len(points) - 1)
+        tolerance = 2 * max(mean_gap, self.sample_interval_seconds)
         tolerance += _EPSILON_SECONDS
         return points[0][0] <= window.start + tolerance and points[-1][0] >= window.end - tolerance
 
     def _in_window(
         self, points: tuple[tuple[float, float], ...], window: WindowBounds
     ) -> tuple[tuple[float, float], ...]:
-        low = window.start - _EPSILON_SECONDS
-        return tuple(p for p in points if low <= p[0] <= window.end)
+        first = bisect.bisect_left(points, window.start - _EPSILON_SECONDS, key=_time)
+        stop = bisect.bisect_right(points, window.end, key=_time)
+        return points[first:stop]
 
     def _thin(self, window: WindowBounds, samples: int, why: str = "") -> str:
         detail = why or f"{samples} samples, need at least {self.min_samples}"
@@ -337,9 +341,9 @@ class WindowEvaluator:
         spanned = False
         for series in found:
             # the last point before the window is the baseline the increase starts from
-            before = [p for p in series.points if p[0] < window.start - _EPSILON_SECONDS]
+            first = bisect.bisect_left(series.points, window.start - _EPSILON_SECONDS, key=_time)
             inside = self._in_window(series.points, window)
-            used = ((before[-1],) if before else ()) + inside
+            used = series.points[first - 1 : first] + inside if first else inside
             increase, series_resets = _increase(used)
             total += increase
             resets += series_resets

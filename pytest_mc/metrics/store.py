@@ -98,11 +98,13 @@ class RingSeries:
         self._count = min(self._count + 1, self.capacity)
         return True
 
-    def _first_at_or_after(self, at: float) -> int:
+    def _first_after(self, at: float, *, inclusive: bool) -> int:
+        """Logical index of the first point at (``inclusive``) or after ``at``."""
         low, high = 0, self._count
         while low < high:
             middle = (low + high) // 2
-            if self._times[self._slot(middle)] < at:
+            point = self._times[self._slot(middle)]
+            if point < at or (not inclusive and point == at):
                 low = middle + 1
             else:
                 high = middle
@@ -110,14 +112,20 @@ class RingSeries:
 
     def window(self, start: float, end: float) -> list[tuple[float, float]]:
         """Points with ``start <= t <= end``, oldest first."""
-        first = self._first_at_or_after(start)
+        first = self._first_after(start, inclusive=True)
+        stop = self._first_after(end, inclusive=False)
+        if stop <= first:
+            return []
+        # at most two contiguous runs of slots (the ring may wrap): slice them at C speed
+        begin = self._slot(first)
+        length = stop - first
+        if begin + length <= self.capacity:
+            runs = [(begin, begin + length)]
+        else:
+            runs = [(begin, self.capacity), (0, begin + length - self.capacity)]
         points: list[tuple[float, float]] = []
-        for logical in range(first, self._count):
-            slot = self._slot(logical)
-            at = self._times[slot]
-            if at > end:
-                break
-            points.append((at, self._values[slot]))
+        for low, high in runs:
+            points.extend(zip(self._times[low:high], self._values[low:high], strict=True))
         return points
 
     def covers(self, start: float) -> bool:
@@ -190,7 +198,11 @@ class SampleStore:
         return identity
 
     def append(self, query: str, at: float, samples: Sequence[Sample]) -> None:
-        """Record one instant's answer to ``query`` (one sample per series)."""
+        """Record one instant's answer to ``query`` (one sample per series).
+
+        The log is not flushed here: a caller recording several queries of one scrape calls
+        `flush` once after them (the recorder does), so a crash loses at most that scrape.
+        """
         log = self._log
         for sample in samples:
             identity = self._identity(query, sample.labels)
@@ -201,8 +213,6 @@ class SampleStore:
             if log is not None:
                 log.write(f"p {self._ids[identity]} {at!r} {sample.value!r}\n")
             self.points_written += 1
-        if log is not None:
-            log.flush()
 
     def append_point(self, query: str, labels: dict[str, str], at: float, value: float) -> None:
         """Record one point of one series (the hot path of synthetic feeds and benchmarks)."""
@@ -231,7 +241,8 @@ class SampleStore:
             ring = self._rings.get(identity)
             if ring is not None and (ring.covers(start) or self._log is None):
                 points = ring.window(start, end)
-                found.append(Series(labels=dict(identity[1]), points=tuple(points)))
+                # built from the store's own floats: validating 20k points again is waste
+                found.append(Series.model_construct(labels=dict(identity[1]), points=tuple(points)))
             else:
                 from_disk[self._ids[identity]] = identity
         if from_disk:
@@ -242,7 +253,11 @@ class SampleStore:
                 if start <= at <= end:
                     collected[series_id].append((at, value))
             for series_id, identity in from_disk.items():
-                found.append(Series(labels=dict(identity[1]), points=tuple(collected[series_id])))
+                found.append(
+                    Series.model_construct(
+                        labels=dict(identity[1]), points=tuple(collected[series_id])
+                    )
+                )
         return tuple(found)
 
     def latest(self, query: str) -> tuple[tuple[dict[str, str], float, float], ...]:
