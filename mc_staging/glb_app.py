@@ -25,6 +25,7 @@ from starlette.routing import Route
 from mc_staging.metrics import GlbMetrics, exposition
 from mc_staging.model import RuntimeConfig, TenantRuntime
 from mc_staging.statedir import StateDir
+from mc_staging.upstream import UpstreamError, UpstreamPool
 from mc_staging.wiring import ConfigFollower, async_client, guarded
 
 WRITES = {"put_entity", "delete_entity"}
@@ -41,6 +42,7 @@ class GlbServer:
         self.failures: dict[str, int] = {}
         self.journal_path = state_dir.root / "glb-journal.jsonl"
         self.client: httpx.AsyncClient | None = None
+        self.upstream = UpstreamPool()
 
     def config(self) -> RuntimeConfig:
         assert self.follower.config is not None
@@ -77,7 +79,6 @@ class GlbServer:
     async def forward(
         self, tenant_id: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, bytes, str | None]:
-        assert self.client is not None
         tenant = self.config().tenants.get(tenant_id)
         if tenant is None:
             return 404, json.dumps({"error": "unknown_tenant",
@@ -94,22 +95,21 @@ class GlbServer:
             if failed_over or region != intended:
                 self.metrics.failovers.labels(tenant_id, intended, region).inc()
             url = self.region_url(region)
-            response = None
+            answer: tuple[int, bytes] | None = None
             # two attempts: a pooled keep-alive connection to a restarted region is stale
             # and fails once; writes carry an op id, so the retry cannot double-apply
             for _attempt in range(2):
                 try:
-                    response = await self.client.post(
-                        f"{url}/v1/tenants/{tenant_id}/query", content=body, headers=headers,
-                        timeout=10.0)
+                    answer = await self.upstream.post(
+                        f"{url}/v1/tenants/{tenant_id}/query", body, headers, timeout=10.0)
                     break
-                except httpx.HTTPError:
+                except UpstreamError:
                     continue
-            if response is None:
+            if answer is None:
                 self._mark(region, ok=False)
                 tried.add(region)
                 continue
-            return response.status_code, response.content, region
+            return answer[0], answer[1], region
 
     async def query(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -220,6 +220,7 @@ class GlbServer:
                 task.cancel()
             await self.client.aclose()
             await health_client.aclose()
+            self.upstream.close()
 
     async def healthz(self, _request: Request) -> Response:
         return JSONResponse({"status": "ok", "component": "glb"})

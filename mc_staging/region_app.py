@@ -108,7 +108,7 @@ class RegionServer:
                     applier = PeerApplier(self.store, self.region_id, peer, self.config,
                                           self.secret, self._on_applied)
                     self.appliers[peer] = applier
-                    self.tasks.append(asyncio.create_task(applier.run(client)))
+                    self.tasks.append(asyncio.create_task(applier.run()))
             await asyncio.sleep(0.5)
 
     async def _fault_generators(self) -> None:
@@ -133,7 +133,7 @@ class RegionServer:
                 tenant = config.tenants.get(fault.tenant or "")
                 if tenant is None or self.region_id not in tenant.regions:
                     continue
-                for _ in range(int(float(fault.params.get("queries_per_tick", 5)))):
+                for _ in range(int(float(fault.params.get("queries_per_tick", 10)))):
                     await self.plane.execute(tenant.id, tenant.purposes[0],
                                              {"query": "list"}, None)
 

@@ -2,7 +2,8 @@
 
 Lag of a tenant into this region = now − origin time of its oldest change seen at the source
 but not yet applied here (0 when caught up); while the peer cannot be reached (partition) it is
-now − last successful contact, the most the target can be behind. Faults applied here:
+now − last successful contact (once the link has worked at least once), the most the
+target can be behind. Faults applied here:
 ``replication-delay`` (hold a tenant's changes until they are ``delay_seconds`` old, wall) and
 ``replication-partition`` (no contact with the peer).
 """
@@ -10,14 +11,14 @@ now − last successful contact, the most the target can be behind. Faults appli
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from collections.abc import Callable
 
-import httpx
-
 from mc_staging.model import RuntimeConfig, faults_for
 from mc_staging.store import ApplyOutcome, Change, RegionStore
+from mc_staging.upstream import UpstreamError, UpstreamPool
 
 
 class PeerApplier:
@@ -42,7 +43,11 @@ class PeerApplier:
         self.fetched_seq = store.applied_seq(peer_id)
         self.last_contact = time.time()
         self.contact_ok = True
+        # staleness from lost contact counts only once the link has worked: while both
+        # regions start, the peer is simply not up yet
+        self.ever_contacted = False
         self.recent_lags: deque[float] = deque(maxlen=20000)
+        self.upstream = UpstreamPool(max_idle_per_host=2)
 
     def _peer_url(self) -> str | None:
         for region in self.config().regions:
@@ -73,38 +78,38 @@ class PeerApplier:
         lags: dict[str, float] = {}
         for change in self.held:
             lags[change.tenant] = max(lags.get(change.tenant, 0.0), now - change.origin_ts)
-        if not self.contact_ok:
+        if not self.contact_ok and self.ever_contacted:
             stale = now - self.last_contact
             for tenant, spec in self.config().tenants.items():
                 if self.region_id in spec.regions and self.peer_id in spec.regions:
                     lags[tenant] = max(lags.get(tenant, 0.0), stale)
         return lags
 
-    async def run(self, client: httpx.AsyncClient) -> None:
+    async def run(self) -> None:
         while True:
             try:
-                await self._step(client)
-            except (httpx.HTTPError, ValueError):
+                await self._step()
+            except (UpstreamError, ValueError):
                 self.contact_ok = False
                 await asyncio.sleep(0.1)
 
-    async def _step(self, client: httpx.AsyncClient) -> None:
+    async def _step(self) -> None:
         url = self._peer_url()
         if url is None or self._partitioned():
             self.contact_ok = False
             await asyncio.sleep(0.05)
             return
         wait = 0.0 if self.held else 0.5
-        response = await client.get(
-            f"{url}/internal/feed",
-            params={"since": self.fetched_seq, "wait": wait, "for_region": self.region_id},
-            headers={"authorization": f"Bearer {self.secret}"},
-            timeout=wait + 5.0,
-        )
-        response.raise_for_status()
-        body = response.json()
+        status, content = await self.upstream.request(
+            "GET", f"{url}/internal/feed?since={self.fetched_seq}&wait={wait}"
+            f"&for_region={self.region_id}", b"",
+            {"authorization": f"Bearer {self.secret}"}, timeout=wait + 5.0)
+        if status != 200:
+            raise UpstreamError(f"feed answered HTTP {status}")
+        body = json.loads(content)
         self.last_contact = time.time()
         self.contact_ok = True
+        self.ever_contacted = True
         for raw in body["entries"]:
             change = Change.from_json(raw)
             self.fetched_seq = max(self.fetched_seq, change.seq)

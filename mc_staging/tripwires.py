@@ -26,7 +26,7 @@ BURN_FAST = (3600.0, 0.02)
 BURN_SLOW = (6 * 3600.0, 0.10)
 SLO_PERIOD_PLAN_S = 30 * 24 * 3600.0
 MIN_REQUESTS_BUDGET = 100
-MIN_EVENTS_RATIO = 200
+MIN_EVENTS_RATIO = 100
 # (tripwire id, auto-action) as the plan words them
 ACTIONS = {
     "error_budget": "pause_rollout",

@@ -36,7 +36,8 @@ def test_sustained_replication_delay_biases_glb_after_the_scaled_window(
         first_bias = staging.wait_for("GLB bias", lambda: (
             time.time() if staging.api("tenant.status", tenant=tenant)["glb"]["bias"]
             else None), every=0.05)
-        event = next(e for e in staging.events(tenant) if e["tripwire"] == "replication_lag")
+        event = staging.wait_for("lag tripwire event", lambda: [
+            e for e in staging.events(tenant) if e["tripwire"] == "replication_lag"])[0]
     assert event["action"] == "bias_glb"
     assert event["window_plan_seconds"] == pytest.approx(600.0)
     assert event["fired_at"] - event["condition_since"] >= event["window_wall_seconds"]
