@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import click
 
+from pytest_mc.cli.bake import bake
 from pytest_mc.cli.evidence import evidence
 from pytest_mc.cli.k6 import k6
 from pytest_mc.cli.qi import qi
@@ -29,6 +30,7 @@ cli.add_command(qi)
 cli.add_command(evidence)
 cli.add_command(run)
 cli.add_command(k6)
+cli.add_command(bake)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
