@@ -70,8 +70,8 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         return {"tenants": [plane.tenant_status(t) for t in plane.tenants().values()]}
 
     async def rollout_status(args: dict[str, object]) -> object:
-        return {"tenants": [plane.tenant_status(plane.tenant(t))["rollout"] | {"tenant": t}
-                            for t in selected(args)]}
+        return {"tenants": [{**dict(plane.tenant_status(plane.tenant(t))["rollout"]),  # type: ignore[call-overload]
+                             "tenant": t} for t in selected(args)]}
 
     async def rollout_advance(args: dict[str, object]) -> object:
         return await plane.advance(tenant(args), _bool(args, "force"))

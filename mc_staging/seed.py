@@ -30,6 +30,11 @@ class SloBaseline(BaseModel):
     latency_p95_ms: float = 250.0
 
 
+def _cache_plan() -> dict[str, float | str]:
+    return {"strategy": "lru+ttl", "capacity": 2048.0, "base_ttl_seconds": 1.0,
+            "max_ttl_seconds": 5.0}
+
+
 class Readiness(BaseModel):
     """Plan §A.1 readiness record of one tenant."""
 
@@ -42,10 +47,7 @@ class Readiness(BaseModel):
     data_volume: dict[str, float] = Field(
         default_factory=lambda: {"entities": 10000.0, "bytes": 5.0e6}
     )
-    hot_key_cache_plan: dict[str, float | str] = Field(
-        default_factory=lambda: {"strategy": "lru+ttl", "capacity": 2048.0,
-                                 "base_ttl_seconds": 1.0, "max_ttl_seconds": 5.0}
-    )
+    hot_key_cache_plan: dict[str, float | str] = Field(default_factory=_cache_plan)
     query_budgets: dict[str, float] = Field(
         default_factory=lambda: {"units_per_second": 5000.0, "cost_units_per_plan_day": 2.0e9}
     )

@@ -167,11 +167,11 @@ class TripwireEvaluator:
         if period["requests"] >= MIN_REQUESTS_BUDGET:
             consumed = (period["errors"] / period["requests"]) / allowed
             reading.error_budget_remaining = 1.0 - consumed
-        for name, (window, _limit) in (("burn_fast", BURN_FAST), ("burn_slow", BURN_SLOW)):
-            counts = sampler.delta(tenant, self.wall(window))
+        for name, (burn_window, _limit) in (("burn_fast", BURN_FAST), ("burn_slow", BURN_SLOW)):
+            counts = sampler.delta(tenant, self.wall(burn_window))
             if counts["requests"] >= MIN_REQUESTS_BUDGET:
                 burn = (counts["errors"] / counts["requests"]) / allowed
-                setattr(reading, name, burn * window / SLO_PERIOD_PLAN_S)
+                setattr(reading, name, burn * burn_window / SLO_PERIOD_PLAN_S)
         reading.lag_plan_seconds = latest.lag_seconds * self.time_scale
         window = sampler.delta(tenant, self.wall(RATIO_WINDOW_PLAN_S))
         if window["writes"] >= MIN_EVENTS_RATIO:

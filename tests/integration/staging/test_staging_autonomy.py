@@ -192,3 +192,25 @@ def test_secrets_never_leak_into_logs_records_metrics_or_evidence(
     for name, secret in secrets.items():
         for where, text in haystacks.items():
             assert secret not in text, f"{name} found in {where}"
+
+
+def test_fast_burn_halts_autonomy_and_switches_to_read_only(staging: Staging,
+                                                           out: Path) -> None:
+    staging.mcj("autonomy", "set", "--tenant", T, "--tier", "T3", "--scope", "read-only",
+                "--require-hitl", "true")
+    sim = _fresh_sim(staging, out, "sim-burn.json")
+    token = _approve(staging, sim)
+    with staging.traffic(T, writes=False):
+        fault = staging.inject("error-rate", tenant=T, params={"rate": 0.3})
+        event = staging.wait_for("burn tripwire", lambda: [
+            e for e in staging.events(T) if e["tripwire"] in ("burn_fast", "burn_slow")])[0]
+    staging.mcj("faults", "remove", "--id", fault["id"])
+    assert event["action"] == "halt_autonomy"
+    status = staging.mcj("autonomy", "status", "--tenant", T)
+    assert status["halted"] is True
+    assert status["scope"] == "read-only"
+    assert status["enactments_enabled"] is False
+    refused = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
+                         "--from-sim", str(sim))
+    assert refused.code == 1
+    assert "halted" in refused.stderr

@@ -99,3 +99,50 @@ def test_writes_journaled_while_no_region_serves_are_replayed_idempotently(
         headers={"x-mc-purpose": "service", "idempotency-key": "op-journal-1"})
     assert again.json()["data"]["idempotent_replay"] is True
     assert staging.mcj("ops", "replay", "--tenant", tenant)["replayed"] == 0
+
+
+def test_latency_fault_slows_the_region_and_removal_restores_it(staging: Staging) -> None:
+    tenant, region = "TENANT_003", "eu-west"
+    base = staging.region_url(region)
+    get = {"id": "get_derived"}
+
+    def slowest(count: int = 5) -> float:
+        timings = []
+        for _ in range(count):
+            started = time.perf_counter()
+            assert staging.query(base, tenant, get).status_code == 200
+            timings.append(time.perf_counter() - started)
+        return min(timings)
+
+    fault = staging.inject("latency", tenant=tenant, region=region,
+                           params={"latency_ms": 150})
+    assert slowest() >= 0.15
+    staging.mcj("faults", "remove", "--id", fault["id"])
+    assert slowest() < 0.15
+
+
+def test_replication_partition_raises_lag_and_removal_converges(staging: Staging) -> None:
+    tenant = "TENANT_002"
+    west, central = staging.region_url("eu-west"), staging.region_url("eu-central")
+    fault = staging.inject("replication-partition")
+
+    def lag() -> float:
+        state = staging.api("tripwires.status", tenant=tenant)["tenants"][tenant]
+        return float(state["lag_wall_seconds"] or 0.0)
+    staging.wait_for("lag to grow during the partition", lambda: lag() > 0.5)
+    assert staging.put(west, tenant, "split:1", "west").status_code == 200
+    assert staging.put(central, tenant, "split:2", "central").status_code == 200
+    time.sleep(0.3)
+    assert staging.query(central, tenant, {"id": "get_entity", "variables": {
+        "key": "split:1"}}).status_code == 404  # not replicated across the partition
+    staging.mcj("faults", "remove", "--id", fault["id"])
+    staging.wait_for("lag back to zero", lambda: lag() == 0.0)
+
+    def converged() -> bool:
+        digests = {staging.internal(r, f"/internal/tenants/{tenant}/digest")["digest"]
+                   for r in ("eu-west", "eu-central")}
+        return len(digests) == 1
+    staging.wait_for("regions to converge after the partition", converged)
+    for other in ("TENANT_001", "TENANT_002", "TENANT_003", "TENANT_004", "TENANT_005"):
+        staging.api("glb.unbias", tenant=other)
+    assert staging.mc("status", "--json").code == 0
