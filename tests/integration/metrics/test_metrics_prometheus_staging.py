@@ -27,7 +27,7 @@ from pytest_mc.metrics.factory import evaluator_for, open_metric_source, store_f
 from pytest_mc.metrics.prometheus import PrometheusSource
 from pytest_mc.metrics.scrape import ScrapeRecorder, ScrapeSource
 from pytest_mc.metrics.source import MetricQuery
-from pytest_mc.policy.catalog import QiCatalog, load_catalog
+from pytest_mc.policy.catalog import QiCatalog, QiDefinition, load_catalog
 from pytest_mc.target.loader import load_profile
 from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local_staging
 from pytest_mc.target.profile import TargetProfile
@@ -48,7 +48,7 @@ class Staging:
 
 
 @pytest.fixture(scope="module")
-def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
+def staging_x120(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
     if PROMETHEUS is None:
         pytest.skip(
             "the 'prometheus' binary is not installed (Debian: apt-get install prometheus; "
@@ -93,11 +93,13 @@ def _prometheus_config(profile: TargetProfile) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def prometheus_url(staging: Staging, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def prometheus_url(
+    staging_x120: Staging, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     assert PROMETHEUS is not None
     workdir = tmp_path_factory.mktemp("prometheus")
     config = workdir / "prometheus.yml"
-    config.write_text(yaml.safe_dump(_prometheus_config(staging.profile)))
+    config.write_text(yaml.safe_dump(_prometheus_config(staging_x120.profile)))
     port = _free_port()
     log = (workdir / "prometheus.log").open("w")
     process = subprocess.Popen(
@@ -134,9 +136,8 @@ def prometheus_url(staging: Staging, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def _both_at(
-    at: float, evaluators: dict[str, WindowEvaluator], staging: Staging
+    at: float, evaluators: dict[str, WindowEvaluator], qi: QiDefinition
 ) -> dict[str, WindowResult]:
-    qi = staging.catalog.get("tripwire_replication_lag")
     # Prometheus ingests a scrape a moment after it happens: judge `at` once it is in the past
     time.sleep(max(0.0, at + 1.0 - time.time()))
     return {
@@ -146,10 +147,11 @@ def _both_at(
 
 
 def test_scrape_and_prometheus_give_the_same_lag_verdicts_on_one_run(
-    staging: Staging, prometheus_url: str, tmp_path: Path
+    staging_x120: Staging, prometheus_url: str, tmp_path: Path
 ) -> None:
-    profile = staging.profile
-    store = store_for_profile(profile, staging.catalog, tmp_path / "samples.log")
+    profile = staging_x120.profile
+    lag_qi = staging_x120.catalog.get("tripwire_replication_lag")
+    store = store_for_profile(profile, staging_x120.catalog, tmp_path / "samples.log")
     scrape = open_metric_source(profile, store)
     assert isinstance(scrape, ScrapeSource)
     prometheus = PrometheusSource(
@@ -160,23 +162,23 @@ def test_scrape_and_prometheus_give_the_same_lag_verdicts_on_one_run(
         "prometheus": evaluator_for(profile, prometheus),
     }
     window_wall = 600.0 / TIME_SCALE  # 5 s
-    faults = Faults(profile, staging.secret)
+    faults = Faults(profile, staging_x120.secret)
     checkpoints: dict[str, dict[str, WindowResult]] = {}
     recorder = ScrapeRecorder(scrape, [LAG], profile.metrics.sample_interval_seconds)
     try:
         with steady_writes(profile), recorder:
             time.sleep(window_wall + 1.5)
-            checkpoints["healthy"] = _both_at(time.time(), evaluators, staging)
+            checkpoints["healthy"] = _both_at(time.time(), evaluators, lag_qi)
             # 1.5 s wall = 180 s plan: three times the 60 s threshold (0.5 s wall)
             injected = time.time()
             fault = faults.replication_delay(TENANT, 1.5)
-            checkpoints["breach shorter than 10m"] = _both_at(injected + 3.0, evaluators, staging)
+            checkpoints["breach shorter than 10m"] = _both_at(injected + 3.0, evaluators, lag_qi)
             checkpoints["breach longer than 10m"] = _both_at(
-                injected + window_wall + 4.0, evaluators, staging
+                injected + window_wall + 4.0, evaluators, lag_qi
             )
             faults.remove(fault)
             removed = time.time()
-            checkpoints["after removal"] = _both_at(removed + 3.0, evaluators, staging)
+            checkpoints["after removal"] = _both_at(removed + 3.0, evaluators, lag_qi)
     finally:
         faults.close()
         scrape.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from urllib.parse import parse_qs
 
 import httpx
@@ -13,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from pytest_mc.errors import InputError, TargetError, UnreachableError
 from pytest_mc.metrics.prometheus import MAX_POINTS_PER_REQUEST, PrometheusSource
-from pytest_mc.metrics.scrape import ExpositionError, ScrapeSource, parse_exposition
+from pytest_mc.metrics.scrape import ExpositionError, ScrapeRecorder, ScrapeSource, parse_exposition
 from pytest_mc.metrics.source import LabelMatcher, MetricQuery, MetricSource, Sample, aggregate
 from pytest_mc.metrics.store import SampleStore
 from pytest_mc.target.profile import MetricEndpoint
@@ -328,3 +329,31 @@ def test_extra_matchers_narrow_every_selector() -> None:
     query = MetricQuery.of("mc_writes_total", aggregation="sum", tenant="T")
     assert source.promql(query) == 'sum (mc_writes_total{tenant="T",job=~"mc-.*"})'
     source.close()
+
+
+def test_the_recorder_keeps_going_through_failed_scrapes() -> None:
+    store = SampleStore(capacity_per_series=1000)
+    lag = MetricQuery.of("mc_replication_lag_seconds", aggregation="max")
+    answers = iter([LAG_TEXT, None, None] * 1000)
+    bodies: dict[int, str | None] = {1: LAG_TEXT, 2: None}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = next(answers) if request.url.port == 1 else bodies[2]
+        if body is None:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, text=body)
+
+    source = ScrapeSource(_endpoints(), store=store, transport=httpx.MockTransport(handler))
+    recorder = ScrapeRecorder(source, [lag], interval_seconds=0.01)
+    assert source.series(lag, 0, math.inf).series == ()  # watched, nothing recorded yet
+    with recorder:
+        deadline = time.monotonic() + 30
+        while (recorder.scrapes < 3 or recorder.failed_scrapes < 3) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    source.close()
+    assert recorder.scrapes >= 3
+    assert recorder.failed_scrapes >= 3
+    assert "no metrics endpoint answered" in (recorder.last_error or "")
+    (series,) = source.series(lag, 0, math.inf).series
+    assert len(series.points) == recorder.scrapes
+    assert {value for _, value in series.points} == {0.25}
