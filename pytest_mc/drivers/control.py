@@ -16,9 +16,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from pytest_mc.drivers.control_models import (
+    BudgetSet,
     DpoPages,
     DrRecord,
+    DrStatus,
     ProvenanceLog,
+    ReadinessRecord,
     ReplayResult,
     TenantStatus,
     TripwireEvents,
@@ -113,8 +116,9 @@ class ControlClient:
     def dpo_pages(self, tenant: str | None = None) -> DpoPages:
         return self.parsed(DpoPages, "dpo", "pages", *_tenant(tenant))
 
-    def provenance(self, tenant: str | None = None) -> ProvenanceLog:
-        return self.parsed(ProvenanceLog, "provenance", "log", *_tenant(tenant))
+    def provenance(self, tenant: str | None = None, *, limit: int | None = None) -> ProvenanceLog:
+        extra = ("--limit", str(limit)) if limit is not None else ()
+        return self.parsed(ProvenanceLog, "provenance", "log", *_tenant(tenant), *extra)
 
     def replay_ops(self, tenant: str) -> ReplayResult:
         return self.parsed(ReplayResult, "ops", "replay", "--tenant", tenant)
@@ -125,6 +129,60 @@ class ControlClient:
 
     def failback(self, tenant: str) -> DrRecord:
         return self.parsed(DrRecord, "dr", "failback", "--tenant", tenant)
+
+    def dr_status(self, tenant: str) -> DrStatus:
+        return self.parsed(DrStatus, "dr", "status", "--tenant", tenant)
+
+    def readiness(self, tenant: str) -> ReadinessRecord:
+        """The tenant's plan §A.1 record (`readiness show --tenant T`)."""
+        data = self.call("readiness", "show", "--tenant", tenant)
+        if not isinstance(data, dict) or tenant not in data:
+            raise UnreachableError(
+                f"control CLI output of 'readiness show' has no record for {tenant!r}; the "
+                "target breaks the contract ({tenant: record})"
+            )
+        return parse_as(ReadinessRecord, data[tenant], what="readiness show")
+
+    def set_query_budget(self, tenant: str, units_per_second: float) -> BudgetSet:
+        return self.parsed(
+            BudgetSet,
+            "readiness",
+            "set-budget",
+            "--tenant",
+            tenant,
+            "--units-per-second",
+            f"{units_per_second:g}",
+        )
+
+    def glb_bias(self, tenant: str, region: str, *, weight: int = 100) -> TenantStatus:
+        return self.parsed(
+            TenantStatus,
+            "glb",
+            "bias",
+            "--tenant",
+            tenant,
+            "--region",
+            region,
+            "--weight",
+            str(weight),
+        )
+
+    def glb_unbias(self, tenant: str) -> TenantStatus:
+        return self.parsed(TenantStatus, "glb", "unbias", "--tenant", tenant)
+
+    def set_flag(self, tenant: str, flag: str, value: bool) -> TenantStatus:
+        """`flags set --flag ttl-autotune|persisted-only --value true|false`."""
+        return self.parsed(
+            TenantStatus,
+            "flags",
+            "set",
+            "--tenant",
+            tenant,
+            "--flag",
+            flag,
+            "--value",
+            "true" if value else "false",
+        )
 
 
 def parse_as(model: type[ModelT], data: Any, *, what: str) -> ModelT:

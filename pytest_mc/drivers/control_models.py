@@ -147,3 +147,75 @@ class Fault(BaseModel):
     kind: str
     tenant: str | None = None
     region: str | None = None
+
+
+class SloBaselineView(BaseModel):
+    model_config = _TARGET
+    availability: float
+    latency_p95_ms: float
+
+
+class TrafficProfile(BaseModel):
+    """The readiness record's traffic profile: peak rate and read/write mix."""
+
+    model_config = _TARGET
+    peak_rps: float
+    read_ratio: float
+    write_ratio: float
+
+
+class HotKeyCachePlan(BaseModel):
+    """The readiness record's hot-key cache plan; TTLs are physical (wall) seconds."""
+
+    model_config = _TARGET
+    strategy: str | None = None
+    capacity: float | None = None
+    base_ttl_seconds: float
+    max_ttl_seconds: float | None = None
+
+
+class QueryBudgets(BaseModel):
+    """Query budgets: cost units per wall second per region (token bucket)."""
+
+    model_config = _TARGET
+    units_per_second: float
+    cost_units_per_plan_day: float | None = None
+
+
+class DrEnrolment(BaseModel):
+    model_config = _TARGET
+    schedule: str
+    format: str
+    status: str
+
+
+class ReadinessRecord(BaseModel):
+    """One tenant's plan §A.1 record (`readiness show --tenant T --json`)."""
+
+    model_config = _TARGET
+    tenant: str
+    wave: str
+    residency: str
+    traffic_profile: TrafficProfile
+    slo_baseline: SloBaselineView
+    residency_tags_verified: bool
+    data_volume: dict[str, float]
+    hot_key_cache_plan: HotKeyCachePlan
+    query_budgets: QueryBudgets
+    dr_enrolment: DrEnrolment
+
+
+class DrStatus(BaseModel):
+    """`dr status --json`: DR records and each tenant's drill enrolment."""
+
+    model_config = _TARGET
+    records: tuple[DrRecord, ...]
+    enrolment: dict[str, DrEnrolment]
+
+
+class BudgetSet(BaseModel):
+    """`readiness set-budget --json`."""
+
+    model_config = _TARGET
+    tenant: str
+    query_budgets: QueryBudgets

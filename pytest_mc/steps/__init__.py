@@ -12,4 +12,6 @@ STEP_MODULES = (
     "pytest_mc.steps.chaos",
     "pytest_mc.steps.tripwires",
     "pytest_mc.steps.drills",
+    "pytest_mc.steps.readiness",
+    "pytest_mc.steps.backout",
 )
