@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -29,6 +30,7 @@ from mc_staging.model import STAGE_INDEX, STAGES
 from mc_staging.seed import TenantRecord
 from mc_staging.statedir import StateDir
 from mc_staging.tripwires import BURN_SLOW, Firing, Reading, Sampler, TripwireEvaluator
+from mc_staging.upstream import UpstreamError, UpstreamPool
 from mc_staging.wiring import error_response, guarded
 
 Handler = Callable[[dict[str, object]], Awaitable[object]]
@@ -76,6 +78,7 @@ class ControlServer:
                                        state_dir.signing_key(), Gateway(self.plane),
                                        self._save_tenant)
         self.commands: dict[str, Handler] = build_commands(self)
+        self.stats_pool = UpstreamPool(max_idle_per_host=2)
 
     async def _save_tenant(self, tenant: TenantRecord, action: str,
                            details: dict[str, object]) -> None:
@@ -84,11 +87,11 @@ class ControlServer:
     # tick loop ---------------------------------------------------------------------------
     async def _fetch_stats(self, region: str) -> dict[str, object] | None:
         try:
-            response = await self.plane.client.get(
-                f"{self.plane.region_url(region)}/internal/stats", timeout=0.5)
-            response.raise_for_status()
-            return dict(response.json())
-        except (httpx.HTTPError, ValueError):
+            status, content = await self.stats_pool.request(
+                "GET", f"{self.plane.region_url(region)}/internal/stats", b"",
+                {"authorization": f"Bearer {self.plane.secret}"}, timeout=0.5)
+            return dict(json.loads(content)) if status == 200 else None
+        except (UpstreamError, ValueError):
             return None
 
     async def tick(self) -> None:

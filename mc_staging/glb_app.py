@@ -194,13 +194,15 @@ class GlbServer:
                 self.healthy[region] = False
         self.metrics.healthy.labels(region).set(1 if self.healthy.get(region, True) else 0)
 
-    async def _health_loop(self, client: httpx.AsyncClient) -> None:
+    async def _health_loop(self) -> None:
+        pool = UpstreamPool(max_idle_per_host=1)
         while True:
             for region in self.config().regions:
                 try:
-                    response = await client.get(f"{region.url}/healthz", timeout=0.3)
-                    self._mark(region.id, response.status_code == 200)
-                except httpx.HTTPError:
+                    status, _ = await pool.request("GET", f"{region.url}/healthz", b"", {},
+                                                   timeout=0.3)
+                    self._mark(region.id, status == 200)
+                except UpstreamError:
                     self._mark(region.id, ok=False)
             await asyncio.sleep(0.1)
 
@@ -211,7 +213,7 @@ class GlbServer:
         await self.follower.first(self.client)
         self._publish_weights()
         tasks = [asyncio.create_task(self.follower.run(health_client)),
-                 asyncio.create_task(self._health_loop(health_client))]
+                 asyncio.create_task(self._health_loop())]
         self.metrics.up.labels("glb").set(1)
         try:
             yield
