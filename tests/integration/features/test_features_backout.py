@@ -1,0 +1,61 @@
+"""features/backout.feature (plan §A.4) through the plugin against a real reference staging."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+_spec = importlib.util.spec_from_file_location(
+    "steps_harness", ROOT / "tests" / "integration" / "steps" / "steps_harness.py"
+)
+assert _spec is not None
+assert _spec.loader is not None
+harness = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(harness)
+
+TENANTS = ("TENANT_004", "TENANT_005")
+SCENARIOS_PER_TENANT = 5
+
+
+def tenant_state(reference_staging, tenant: str) -> tuple[object, object]:
+    command = [*reference_staging.profile.control.command, "tenant", "status"]
+    done = subprocess.run(
+        [*command, "--tenant", tenant, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    status = json.loads(done.stdout)
+    return status["glb"], status["flags"]
+
+
+def test_backout_feature_passes_and_restores_each_tenant(tmp_path: Path, reference_staging) -> None:
+    before = {t: tenant_state(reference_staging, t) for t in TENANTS}
+    feature = (ROOT / "features" / "backout.feature").read_text()
+    run = harness.run_feature(tmp_path, reference_staging.profile_path, feature)
+    assert run.returncode == 0, run.output
+    assert f"{SCENARIOS_PER_TENANT * len(TENANTS)} passed" in run.output, run.output
+    for tenant in TENANTS:
+        section = run.tenant_section(tenant)
+        outcomes = [s["outcome"] for s in section["scenarios"]]
+        assert outcomes == ["passed"] * SCENARIOS_PER_TENANT, (tenant, outcomes)
+        names = {a["name"] for a in section["artifacts"]}
+        for expected in (
+            f"glb-bias-{tenant}.json",
+            f"cache-ttl-disabled-{tenant}.json",
+            f"cache-ttl-enabled-{tenant}.json",
+            f"persisted-only-backout-{tenant}.json",
+            f"ops-replay-{tenant}.json",
+            f"provenance-{tenant}.json",
+        ):
+            assert expected in names, (tenant, sorted(names))
+    # every backout was undone: GLB weights and flags are as they were before the run
+    assert {t: tenant_state(reference_staging, t) for t in TENANTS} == before
