@@ -231,7 +231,7 @@ def resume_point(
                 c for c in point.pending if day_of(point.plan, c.slice_index) != body.day_index
             ]
     if point is None:
-        which = f"bake {bake_id}" if bake_id else f"a bake of tenant {tenant}"
+        which = f"bake {bake_id}" if bake_id else f"bake of tenant {tenant}"
         raise InputError(
             f"evidence chain {where} holds no {which} to resume; run `mc-verify bake` "
             f"without --resume to start one"

@@ -173,7 +173,7 @@ def bake(
     schedule = _chaos(chaos)
     local: LocalStaging | None = None
     state_dir: Path | None = None
-    console = Console(stderr=False)
+    console = Console(soft_wrap=True)
     try:
         if target == LOCAL_TARGET:
             state_dir = Path(tempfile.mkdtemp(prefix="mc-bake-staging-"))
