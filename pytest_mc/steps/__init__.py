@@ -14,4 +14,5 @@ STEP_MODULES = (
     "pytest_mc.steps.drills",
     "pytest_mc.steps.readiness",
     "pytest_mc.steps.backout",
+    "pytest_mc.steps.rollout",
 )

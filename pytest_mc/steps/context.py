@@ -15,11 +15,13 @@ import pytest
 from pytest_mc.drivers.chaos_models import ChaosResult
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.drill import DrillResult
+from pytest_mc.drivers.gates import GateWindow
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Result
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.drivers.tripwire_watch import WatchReport
-from pytest_mc.metrics.factory import open_metric_source, store_for_profile
+from pytest_mc.metrics.evaluator import WindowEvaluator
+from pytest_mc.metrics.factory import evaluator_for, open_metric_source, store_for_profile
 from pytest_mc.metrics.source import MetricSource
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.session import SESSION_KEY
@@ -35,6 +37,8 @@ class ScenarioContext:
     drills: list[DrillResult] = field(default_factory=list)
     watch: WatchReport | None = None
     fault_started_at: datetime | None = None
+    gate_windows: dict[tuple[str, str], GateWindow] = field(default_factory=dict)
+    gates_passed: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     @property
     def last_k6(self) -> K6Result:
@@ -95,6 +99,12 @@ def mc_metrics(
     source = open_metric_source(mc_profile, store)
     yield source
     source.close()
+
+
+@pytest.fixture(scope="session")
+def mc_evaluator(mc_profile: TargetProfile, mc_metrics: MetricSource) -> WindowEvaluator:
+    """Plan-time windows over the metric source at the profile's time scale."""
+    return evaluator_for(mc_profile, mc_metrics)
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,9 @@ class LocalStaging:
     command: str
 
 
-def start_local_staging(state_dir: Path, *, time_scale: float | None = None) -> LocalStaging:
+def start_local_staging(
+    state_dir: Path, *, time_scale: float | None = None, sample_interval: float | None = None
+) -> LocalStaging:
     """Run `mc-staging up` and wait for it to report healthy."""
     # The console script sits next to this interpreter even when its bin/ is not on PATH.
     beside = Path(sys.executable).parent / "mc-staging"
@@ -41,6 +43,8 @@ def start_local_staging(state_dir: Path, *, time_scale: float | None = None) -> 
     argv = [command, "--state-dir", str(state_dir), "up", "--json"]
     if time_scale is not None:
         argv += ["--time-scale", f"{time_scale:g}"]
+    if sample_interval is not None:
+        argv += ["--sample-interval", f"{sample_interval:g}"]
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=UP_TIMEOUT_SECONDS, check=False

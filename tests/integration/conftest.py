@@ -11,9 +11,12 @@ import contextlib
 import json
 import os
 import signal
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +83,78 @@ def reference_staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Refe
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         assert not leftovers, f"mc-staging down left pids {leftovers} running"
+
+
+PROJECT_FEATURES = Path(__file__).resolve().parents[2] / "features"
+_COLLECTOR = "from pytest_bdd import scenarios\n\nscenarios('.')\n"
+
+
+@dataclass(frozen=True)
+class FeatureRun:
+    """A feature run through pytest with pytest-mc: exit code, output and the bundle."""
+
+    returncode: int
+    output: str
+    bundle: dict[str, Any]
+
+    def tenant_section(self, tenant: str) -> dict[str, Any]:
+        return dict(self.bundle["tenants"][tenant])
+
+
+RunFeature = Callable[..., FeatureRun]
+
+
+@pytest.fixture
+def run_feature(tmp_path: Path) -> RunFeature:
+    """`run_feature(profile_path, feature_text, *pytest_args)` in a fresh directory.
+
+    The feature runs as a user runs one: `pytest -p mc --mc-target PROFILE` in a subprocess
+    with plugin autoload off; the bundle it wrote is read back."""
+
+    def run(profile: Path, feature: str, *extra: str) -> FeatureRun:
+        directory = tmp_path / "features"
+        directory.mkdir(exist_ok=True)
+        (directory / "under_test.feature").write_text(feature)
+        (directory / "test_under_test.py").write_text(_COLLECTOR)
+        out = tmp_path / "out"
+        env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "true", "K6_NO_USAGE_REPORT": "true"}
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "mc",
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                f"--rootdir={tmp_path}",
+                "--mc-target",
+                str(profile),
+                "--mc-out",
+                str(out),
+                str(directory),
+                *extra,
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
+        bundle_path = out / "evidence-v0.3.1-mc.json"
+        bundle = json.loads(bundle_path.read_text()) if bundle_path.exists() else {}
+        return FeatureRun(done.returncode, done.stdout + done.stderr, bundle)
+
+    return run
+
+
+@pytest.fixture
+def run_project_feature(run_feature: RunFeature) -> RunFeature:
+    """`run_project_feature(profile_path, "rollout.feature", *pytest_args)`: one of ours."""
+
+    def run(profile: Path, name: str, *extra: str) -> FeatureRun:
+        return run_feature(profile, (PROJECT_FEATURES / name).read_text(), *extra)
+
+    return run

@@ -1,0 +1,148 @@
+"""The plan's validation gates (§A.2.3) over a window, from the target's own metrics.
+
+`GateWindow` records the gate metrics while a stage holds (direct scrapes need recording;
+a Prometheus source has its own history), then judges each gate over the window against
+the QI catalog: replication lag (max, plan seconds), conflict rate (conflicts / writes as
+counts, with its exact binomial bound), privacy violations (new residency violations) and
+cost budget consumed. It also measures how the GLB actually split the tenant's traffic.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from pydantic import BaseModel, ConfigDict
+
+from pytest_mc.metrics.evaluator import WindowEvaluator, WindowResult
+from pytest_mc.metrics.scrape import ScrapeRecorder, ScrapeSource
+from pytest_mc.metrics.source import MetricQuery, MetricSource
+from pytest_mc.policy.catalog import QiCatalog
+from pytest_mc.policy.verdict import Judgement, Ratio, judge
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+VALIDATION_GATES = ("replication_lag", "conflict_rate", "privacy_violations", "budget_utilization")
+
+
+class GateReading(BaseModel):
+    """One gate judged over one window, with the metric evidence behind it."""
+
+    model_config = _STRICT
+    qi_id: str
+    judgement: Judgement
+    window: WindowResult
+
+
+class TrafficSplit(BaseModel):
+    """How many of the tenant's requests each region served through the GLB in the window."""
+
+    model_config = _STRICT
+    requests_by_region: dict[str, float]
+
+    def share(self, region: str) -> Ratio:
+        total = round(sum(self.requests_by_region.values()))
+        return Ratio(
+            events=min(total, round(self.requests_by_region.get(region, 0.0))), trials=total
+        )
+
+
+def gate_queries(tenant: str) -> tuple[MetricQuery, ...]:
+    """Every series the gates read for `tenant` (what a scrape recorder must keep)."""
+    return (
+        MetricQuery.of("mc_tenant_replication_lag_seconds", aggregation="max", tenant=tenant),
+        MetricQuery.of("mc_replication_conflicts_total", aggregation="sum", tenant=tenant),
+        MetricQuery.of("mc_writes_total", aggregation="sum", tenant=tenant),
+        MetricQuery.of("mc_residency_violations_total", aggregation="sum", tenant=tenant),
+        MetricQuery.of("mc_cost_budget_consumed_ratio", aggregation="max", tenant=tenant),
+        MetricQuery.of("mc_glb_requests_total", aggregation="sum", by=("region",), tenant=tenant),
+    )
+
+
+class GateWindow:
+    """Records a tenant's gate metrics from `__enter__` to `__exit__`, then judges them."""
+
+    def __init__(
+        self,
+        source: MetricSource,
+        evaluator: WindowEvaluator,
+        catalog: QiCatalog,
+        tenant: str,
+        *,
+        interval_seconds: float,
+    ) -> None:
+        self.source = source
+        self.evaluator = evaluator
+        self.catalog = catalog
+        self.tenant = tenant
+        self.interval_seconds = interval_seconds
+        self.queries = gate_queries(tenant)
+        self._recorder: ScrapeRecorder | None = None
+        self.started = 0.0
+        self.ended = 0.0
+
+    def __enter__(self) -> GateWindow:
+        if isinstance(self.source, ScrapeSource):
+            self._recorder = ScrapeRecorder(self.source, self.queries, self.interval_seconds)
+            self._recorder.start()
+        self.started = time.time()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.ended = time.time()
+        if self._recorder is not None:
+            self._recorder.stop()
+
+    @property
+    def plan_seconds(self) -> float:
+        return (self.ended - self.started) * self.evaluator.time_scale
+
+    def judge_gates(self) -> tuple[GateReading, ...]:
+        """Each validation gate over the recorded window."""
+        lag_q, conflicts_q, writes_q, violations_q, budget_q, _ = self.queries
+        window, at = self.plan_seconds, self.ended
+        lag = self.evaluator.statistic(
+            lag_q, statistic="max", window_plan_seconds=window, values="wall_seconds", at=at
+        )
+        conflicts = self.evaluator.ratio(conflicts_q, writes_q, window_plan_seconds=window, at=at)
+        violations = self.evaluator.rate(violations_q, window_plan_seconds=window, at=at)
+        budget = self.evaluator.statistic(
+            budget_q, statistic="max", window_plan_seconds=window, at=at
+        )
+        conflict_counts = (
+            Ratio(
+                events=round(conflicts.increase or 0),
+                trials=max(
+                    round(conflicts.denominator_increase or 0), round(conflicts.increase or 0)
+                ),
+            )
+            if conflicts.increase is not None and conflicts.denominator_increase is not None
+            else None
+        )
+        return (
+            self._reading("replication_lag", lag.value, lag),
+            self._reading("conflict_rate", conflict_counts, conflicts),
+            self._reading("privacy_violations", violations.increase, violations),
+            self._reading("budget_utilization", budget.value, budget),
+        )
+
+    def traffic_split(self) -> TrafficSplit:
+        """Requests per region through the GLB over the window (counter increases)."""
+        query = self.queries[-1]
+        series = self.source.series(query, self.started, self.ended)
+        split: dict[str, float] = {}
+        for line in series.series:
+            if len(line.points) >= 2:
+                region = line.labels.get("region", "")
+                split[region] = max(0.0, line.points[-1][1] - line.points[0][1])
+        return TrafficSplit(requests_by_region=split)
+
+    def _reading(
+        self, qi_id: str, value: float | Ratio | None, window: WindowResult
+    ) -> GateReading:
+        judgement = judge(self.catalog.get(qi_id), value, samples=window.samples)
+        return GateReading(qi_id=qi_id, judgement=judgement, window=window)

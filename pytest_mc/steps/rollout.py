@@ -1,0 +1,346 @@
+"""Rollout steps (plan §A.2): hold a stage under load, judge the gates, promote, wave order.
+
+A stage is held for its plan duration (checked against the catalog's `stage_*` QI) with k6
+traffic flowing and, optionally, a chaos experiment; the validation gates are then judged
+over that window from the target's metrics. Promotion asks the target to advance without
+`--force`, and only after the gates of the stage passed: a failed gate stops promotion.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from pytest_mc.drivers.chaos import run_experiment
+from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.control_models import STAGE_ORDER
+from pytest_mc.drivers.gates import VALIDATION_GATES, GateWindow
+from pytest_mc.drivers.k6 import K6Driver
+from pytest_mc.drivers.k6_models import K6Load
+from pytest_mc.evidence.chain import read_chain, verify_chain
+from pytest_mc.evidence.records import Measurement, ScenarioFinished
+from pytest_mc.fixtures import McEvidence
+from pytest_mc.metrics.evaluator import WindowEvaluator
+from pytest_mc.metrics.source import MetricSource
+from pytest_mc.policy.crosscheck import StatedNumberMismatch, check_stated
+from pytest_mc.policy.verdict import Judgement, Ratio, Verdict
+from pytest_mc.session import SESSION_KEY
+from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.load import BackgroundLoad
+from pytest_mc.target.profile import TargetProfile
+
+STAGE_QI = {
+    "bake": "stage_bake",
+    "canary-20": "stage_canary_20",
+    "canary-50": "stage_canary_50",
+    "ga": "stage_ga_soak",
+}
+# A wide key space keeps concurrent writes of one key on both sides rare, as in production.
+HOLD_LOAD_KEYS = 100_000
+HOLD_VUS = 2
+# A canary split is accepted within this many percentage points of its weight.
+SPLIT_TOLERANCE = 0.05
+_WAVE_ORDER = {"ga": 0, "A": 1, "B": 2}
+
+
+@given(parsers.parse('tenant {tenant} is at stage "{stage}" of its rollout'))
+def tenant_at_stage(mc_control: ControlClient, tenant: str, stage: str) -> None:
+    status = mc_control.tenant_status(tenant)
+    assert status.rollout.stage == stage, (
+        f"tenant {tenant} is at stage {status.rollout.stage!r}, the scenario starts at {stage!r}"
+    )
+
+
+@given(parsers.parse('tenant {tenant} is put at stage "{stage}" for this scenario'))
+def tenant_put_at_stage(
+    request: pytest.FixtureRequest, mc_control: ControlClient, tenant: str, stage: str
+) -> None:
+    """Arrange a stage with operator overrides, and put the tenant back afterwards."""
+    before = mc_control.tenant_status(tenant).rollout.stage
+    arrange_stage(mc_control, tenant, stage)
+    request.addfinalizer(lambda: arrange_stage(mc_control, tenant, before))
+
+
+def arrange_stage(control: ControlClient, tenant: str, stage: str) -> None:
+    """Drive the target to `stage` with `--force` (setup only, never a verdict)."""
+    control.call("slo", "reset-budget", "--tenant", tenant)
+    status = control.tenant_status(tenant)
+    if status.rollout.paused:
+        control.call("rollout", "resume", "--tenant", tenant, "--force")
+    if status.glb.bias:
+        control.call("glb", "unbias", "--tenant", tenant)
+    current = control.tenant_status(tenant).rollout.stage
+    if current == stage:
+        return
+    if stage in ("staged", "rolled-back") or (
+        current in STAGE_ORDER and STAGE_ORDER.index(current) > STAGE_ORDER.index(stage)
+    ):
+        control.call("rollout", "rollback", "--tenant", tenant, "--reason", "scenario setup")
+        current = "rolled-back"
+    for _ in range(len(STAGE_ORDER) + 1):
+        if current == stage:
+            return
+        current = control.tenant_status(tenant).rollout.stage
+        if current == stage:
+            return
+        control.call("rollout", "advance", "--tenant", tenant, "--force")
+    raise AssertionError(f"could not arrange tenant {tenant} at stage {stage!r}")
+
+
+@when(parsers.parse('tenant {tenant} is promoted to stage "{stage}"'))
+def promote(
+    mc_control: ControlClient, mc_context: ScenarioContext, tenant: str, stage: str
+) -> None:
+    current = mc_control.tenant_status(tenant).rollout.stage
+    if current != "staged":
+        passed = mc_context.gates_passed.get((tenant, current))
+        assert passed, (
+            f"gate validation of {tenant} in stage {current!r} "
+            f"{'failed' if passed is False else 'was not judged'}: promotion to {stage!r} stops"
+        )
+    result = mc_control.attempt("rollout", "advance", "--tenant", tenant)
+    assert not result.refused, f"gate promotion of {tenant} to {stage!r} refused: {result.message}"
+    reached = mc_control.tenant_status(tenant).rollout.stage
+    assert reached == stage, f"promotion of {tenant} reached {reached!r}, expected {stage!r}"
+
+
+@when(
+    parsers.parse('tenant {tenant} holds stage "{stage}" for {duration} of plan time under k6 load')
+)
+def hold_stage(
+    request: pytest.FixtureRequest,
+    mc_profile: TargetProfile,
+    mc_k6: K6Driver,
+    mc_metrics: MetricSource,
+    mc_evaluator: WindowEvaluator,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    tenant: str,
+    stage: str,
+    duration: str,
+) -> None:
+    _hold(
+        request,
+        mc_profile,
+        mc_k6,
+        mc_metrics,
+        mc_evaluator,
+        mc_evidence,
+        mc_context,
+        tmp_path_factory,
+        tenant,
+        stage,
+        duration,
+        experiment=None,
+    )
+
+
+@when(
+    parsers.parse(
+        'tenant {tenant} holds stage "{stage}" for {duration} of plan time under k6 load '
+        'and the "{experiment}" experiment'
+    )
+)
+def hold_stage_with_chaos(
+    request: pytest.FixtureRequest,
+    mc_profile: TargetProfile,
+    mc_k6: K6Driver,
+    mc_metrics: MetricSource,
+    mc_evaluator: WindowEvaluator,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    tenant: str,
+    stage: str,
+    duration: str,
+    experiment: str,
+) -> None:
+    _hold(
+        request,
+        mc_profile,
+        mc_k6,
+        mc_metrics,
+        mc_evaluator,
+        mc_evidence,
+        mc_context,
+        tmp_path_factory,
+        tenant,
+        stage,
+        duration,
+        experiment=experiment,
+    )
+
+
+def _hold(
+    request: pytest.FixtureRequest,
+    profile: TargetProfile,
+    k6: K6Driver,
+    source: MetricSource,
+    evaluator: WindowEvaluator,
+    evidence: McEvidence,
+    context: ScenarioContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    tenant: str,
+    stage: str,
+    duration: str,
+    *,
+    experiment: str | None,
+) -> None:
+    stage_qi = evidence.catalog.get(STAGE_QI[stage])
+    check_stated(stage_qi, duration, where=f"the {stage} hold step")
+    wall = stage_qi.target / profile.time_scale
+    load = K6Load(vus=HOLD_VUS, duration_seconds=wall, keys=HOLD_LOAD_KEYS)
+    gates = GateWindow(
+        source,
+        evaluator,
+        evidence.catalog,
+        tenant,
+        interval_seconds=profile.metrics.sample_interval_seconds,
+    )
+    with gates:
+        traffic = BackgroundLoad(k6, tenant, load, tmp_path_factory.mktemp("k6"), evidence.run_id)
+        deadline = time.monotonic() + wall
+        if experiment is not None:
+            journal = tmp_path_factory.mktemp("chaos") / f"{experiment}-journal.json"
+            chaos = run_experiment(
+                profile,
+                experiment,
+                journal_path=journal,
+                tenant=tenant,
+                configuration={"hold_seconds": wall / 4},
+                redactor=request.config.stash[SESSION_KEY].redactor,
+            )
+            context.chaos_results.append(chaos)
+            evidence.attach(
+                journal,
+                name=f"chaos-journal-{experiment}.json",
+                kind="chaos-journal",
+                tenant=tenant,
+            )
+        time.sleep(max(0.0, deadline - time.monotonic()))
+        result = traffic.join(timeout=wall + 120)
+    evidence.tool_run(
+        result.activity,
+        tenant=tenant,
+        version=result.binary.version,
+        binary_sha256=result.binary.sha256,
+    )
+    evidence.attach(
+        result.summary_path,
+        name=f"k6-summary-{tenant}-{stage}.json",
+        kind="k6-summary",
+        tenant=tenant,
+    )
+    context.k6_results.append(result)
+    evidence.measure(
+        stage_qi.id,
+        gates.plan_seconds,
+        tenant=tenant,
+        source=f"held {stage} from {datetime.fromtimestamp(gates.started, UTC)}",
+    )
+    context.gate_windows[(tenant, stage)] = gates
+
+
+@then(parsers.parse('the validation gates of tenant {tenant} hold over stage "{stage}"'))
+def gates_hold(
+    mc_evidence: McEvidence, mc_context: ScenarioContext, tenant: str, stage: str
+) -> None:
+    gates = mc_context.gate_windows.get((tenant, stage))
+    assert gates is not None, f"stage {stage!r} of {tenant} was not held in this scenario"
+    failed = []
+    for reading in gates.judge_gates():
+        judgement = mc_evidence.measure(
+            reading.qi_id,
+            _measured(reading.judgement),
+            tenant=tenant,
+            source=f"{reading.window.source}: {reading.window.query} over {stage}",
+            samples=reading.window.samples,
+        )
+        if judgement.verdict != Verdict.PASS:
+            failed.append(f"{reading.qi_id} {judgement.verdict.value}: {judgement.reason}")
+    mc_context.gates_passed[(tenant, stage)] = not failed
+    assert not failed, f"gate validation of {tenant} in stage {stage!r}: " + "; ".join(failed)
+
+
+@then(parsers.parse("the GLB sends {stated} of tenant {tenant}'s traffic to its second region"))
+def canary_split(
+    mc_control: ControlClient,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    stated: str,
+    tenant: str,
+) -> None:
+    status = mc_control.tenant_status(tenant)
+    stage = status.rollout.stage
+    qi = mc_evidence.catalog.get(STAGE_QI[stage])
+    expected = float(stated.strip().rstrip("%")) / 100
+    if qi.weight is None or abs(expected - qi.weight) > 1e-9:
+        raise StatedNumberMismatch(
+            f"the feature states {stated} for {stage}, but the QI catalog's {qi.id} weight is "
+            f"{qi.weight}; fix the feature"
+        )
+    gates = mc_context.gate_windows.get((tenant, stage))
+    assert gates is not None, f"stage {stage!r} of {tenant} was not held in this scenario"
+    second = next(r for r in status.regions if r != status.primary)
+    share: Ratio = gates.traffic_split().share(second)
+    assert share.trials >= 100, f"gate canary split: only {share.trials} requests seen"
+    observed = share.events / share.trials
+    mc_evidence.attach(
+        gates.traffic_split().model_dump_json(indent=2).encode(),
+        name=f"traffic-split-{tenant}-{stage}.json",
+        kind="json",
+        tenant=tenant,
+    )
+    assert abs(observed - expected) <= SPLIT_TOLERANCE, (
+        f"gate canary split of {tenant} in {stage}: {second} served {observed:.1%} of "
+        f"{share.trials} requests, expected {expected:.0%} ± {SPLIT_TOLERANCE:.0%}"
+    )
+
+
+@given(parsers.parse("every tenant of an earlier wave than {tenant} reached GA green"))
+def earlier_waves_green(mc_profile: TargetProfile, mc_evidence: McEvidence, tenant: str) -> None:
+    wave = mc_profile.tenant(tenant).wave
+    earlier = [
+        t.id
+        for t in mc_profile.tenants
+        if t.wave != "ga" and _WAVE_ORDER[t.wave] < _WAVE_ORDER[wave]
+    ]
+    records = verify_chain(read_chain(mc_evidence.chain_path).records, where="the chain")
+    for other in earlier:
+        soak = [
+            r.body
+            for r in records
+            if isinstance(r.body, Measurement)
+            and r.body.tenant == other
+            and r.body.qi_id == "stage_ga_soak"
+        ]
+        gates = [
+            r.body
+            for r in records
+            if isinstance(r.body, Measurement)
+            and r.body.tenant == other
+            and r.body.qi_id in VALIDATION_GATES
+        ]
+        failed = [
+            r.body
+            for r in records
+            if isinstance(r.body, ScenarioFinished)
+            and r.body.tenant == other
+            and r.body.outcome != "passed"
+        ]
+        green = bool(soak) and all(m.verdict == Verdict.PASS for m in soak + gates) and not failed
+        assert green, (
+            f"gate wave order: wave {wave} tenant {tenant} cannot start, earlier tenant {other} "
+            f"has not reached GA green in this evidence"
+        )
+
+
+def _measured(judgement: Judgement) -> float | Ratio | None:
+    """The value to record again: the counts of a rate, else the value."""
+    if judgement.events is not None and judgement.trials is not None:
+        return Ratio(events=judgement.events, trials=judgement.trials)
+    return judgement.value
