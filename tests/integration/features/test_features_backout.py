@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ _spec = importlib.util.spec_from_file_location(
 assert _spec is not None
 assert _spec.loader is not None
 harness = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("steps_harness", harness)  # its dataclasses look themselves up
 _spec.loader.exec_module(harness)
 
 TENANTS = ("TENANT_004", "TENANT_005")
