@@ -84,6 +84,21 @@ class TripwireSighting(BaseModel):
     peak_value: float | None
     points: tuple[WatchPoint, ...]
 
+    def resolution_seconds(self) -> float:
+        """The widest gap between two samples (wall seconds): how precisely the watch could
+        place the condition's start. A loaded machine samples less often than configured."""
+        gaps = [
+            (later.at - earlier.at).total_seconds()
+            for earlier, later in zip(self.points, self.points[1:], strict=False)
+        ]
+        return max(gaps, default=0.0)
+
+    def held_seconds(self) -> float | None:
+        """Wall seconds from the first to the last sample that met the condition."""
+        if self.condition_first_seen_at is None or self.condition_last_seen_at is None:
+            return None
+        return (self.condition_last_seen_at - self.condition_first_seen_at).total_seconds()
+
 
 class WatchReport(BaseModel):
     """Everything a watch observed for one tenant between `started_at` and `stopped_at`."""

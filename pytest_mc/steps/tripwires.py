@@ -12,6 +12,7 @@ from __future__ import annotations
 from pytest_bdd import parsers, then
 
 from pytest_mc.drivers.tripwire_watch import ACTION_EFFECTS
+from pytest_mc.errors import TargetError
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.policy.catalog import QiDefinition
 from pytest_mc.policy.crosscheck import describe_target
@@ -75,8 +76,10 @@ def expect_action(
             f"{tenant}; time to action {_plan(observation.time_to_action_seconds)}, effects "
             f"observed: {seen} (needed {', '.join(ACTION_EFFECTS.get(action, ()))})"
         )
-    slack = _SIGHTING_SLACK_SAMPLES * mc_evidence.profile.metrics.sample_interval_seconds
-    earliest = window - slack * mc_evidence.time_scale
+    resolution = max(
+        mc_evidence.profile.metrics.sample_interval_seconds, sighting.resolution_seconds()
+    )
+    earliest = window - _SIGHTING_SLACK_SAMPLES * resolution * mc_evidence.time_scale
     taken = observation.time_to_action_seconds or 0.0
     if window and taken < earliest:
         raise AssertionError(
@@ -129,12 +132,33 @@ def autonomy_halted(
 
 
 @then(parsers.parse("the GLB does not bias tenant {tenant}"))
-def glb_not_biased(mc_context: ScenarioContext, tenant: str) -> None:
+def glb_not_biased(mc_evidence: McEvidence, mc_context: ScenarioContext, tenant: str) -> None:
+    qi = mc_evidence.catalog.get("tripwire_replication_lag")
     report = mc_context.last_watch
+    sighting = report.tripwires[qi.id]
+    held = sighting.held_seconds()
+    window = qi.window_seconds or 0.0
+    if held is None:
+        raise AssertionError(
+            f"tripwire {qi.id}: the lag never exceeded {describe_target(qi)} on {tenant}; the "
+            f"scenario's premise (a short breach) was not met"
+        )
+    # The premise is a breach shorter than the window by more than the watch can resolve.
+    resolution = max(
+        mc_evidence.profile.metrics.sample_interval_seconds, sighting.resolution_seconds()
+    )
+    held_plan = (held + _SIGHTING_SLACK_SAMPLES * resolution) * mc_evidence.time_scale
+    if held_plan >= window:
+        raise TargetError(
+            f"tripwire {qi.id}: the lag stayed above {describe_target(qi)} for about "
+            f"{_plan(held_plan)}, not less than the {format_duration(window)} window; this "
+            f"machine cannot hold a breach short enough at time scale {mc_evidence.time_scale:g}"
+        )
     biased_at = report.effects_first_seen_at.get("glb_biased")
     assert biased_at is None, (
-        f"tripwire tripwire_replication_lag: the GLB biased {tenant} at "
-        f"{biased_at.isoformat()} although the lag was not sustained for the window"
+        f"tripwire {qi.id}: the GLB biased {tenant} at {biased_at.isoformat()} although the "
+        f"lag was above {describe_target(qi)} for only {_plan(held * mc_evidence.time_scale)}, "
+        f"less than its {format_duration(window)} window"
     )
 
 
