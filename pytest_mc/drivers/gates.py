@@ -82,7 +82,12 @@ class GateWindow:
 
     def __enter__(self) -> GateWindow:
         if isinstance(self.source, ScrapeSource):
-            self._recorder = ScrapeRecorder(self.source, self.queries, self.interval_seconds)
+            # Counters are read per series (then summed), so their plain selectors are kept too.
+            recorded = {q.promql(): q for q in self.queries}
+            recorded.update({q.selector().promql(): q.selector() for q in self.queries})
+            self._recorder = ScrapeRecorder(
+                self.source, tuple(recorded.values()), self.interval_seconds
+            )
             self._recorder.start()
         self.started = time.time()
         return self
