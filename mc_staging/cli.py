@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
-from mc_staging import lifecycle
 from mc_staging.client import ControlClient
 from mc_staging.errors import BadInput, StagingError
 from mc_staging.statedir import StateDir
@@ -31,6 +29,8 @@ def emit(result: object, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, sort_keys=True, default=str))
     else:
+        import yaml  # only for human output; keeps `--json` calls fast to start
+
         click.echo(yaml.safe_dump(result, sort_keys=False, default_flow_style=False).rstrip())
 
 
@@ -94,6 +94,8 @@ def main(state_dir: str | None) -> None:
 @click.pass_context
 def up(ctx: click.Context, time_scale: float, sample_interval: float, as_json: bool) -> None:
     """Start every component on free loopback ports and print the profile path."""
+    from mc_staging import lifecycle
+
     result = lifecycle.up(state(ctx), time_scale, sample_interval)
     click.echo(json.dumps(result, sort_keys=True) if as_json else result["profile"])
 
@@ -103,6 +105,8 @@ def up(ctx: click.Context, time_scale: float, sample_interval: float, as_json: b
 @click.pass_context
 def down(ctx: click.Context, as_json: bool) -> None:
     """Stop every process this staging started (by pid)."""
+    from mc_staging import lifecycle
+
     emit(lifecycle.down(state(ctx)), as_json)
 
 
@@ -111,6 +115,8 @@ def down(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Components (pid, alive, healthy) and, when reachable, the control plane's view."""
+    from mc_staging import lifecycle
+
     result = lifecycle.status(state(ctx))
     try:
         result["control"] = ControlClient(state(ctx), timeout=5.0).call("status", {})
