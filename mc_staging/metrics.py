@@ -62,6 +62,12 @@ class RegionMetrics:
         self.up = Gauge("mc_component_up", "1 while the component serves", ["component"],
                         registry=r)
 
+    def tenant_counters(self) -> tuple[Counter, ...]:
+        """The counters labelled (tenant, region), exported at 0 before the first event."""
+        return (self.writes, self.non_persisted, self.residency_denials,
+                self.residency_violations, self.purpose_denials, self.budget_rejections,
+                self.cost_units, self.conflicts)
+
 
 class GlbMetrics:
     def __init__(self) -> None:

@@ -66,6 +66,10 @@ class RegionServer:
             self.metrics.faults.labels(f"region-{self.region_id}", kind).set(
                 1 if kind in active else 0)
         for tenant in config.tenants.values():
+            # Every tenant's counters exist from the start, at 0, in every region: a reader
+            # can then tell "nothing happened" from "this target exports nothing".
+            for counter in self.metrics.tenant_counters():
+                counter.labels(tenant.id, self.region_id)
             if self.region_id in tenant.regions:
                 self.metrics.budget_limit.labels(tenant.id, self.region_id).set(
                     tenant.query_budget_units_per_second)
