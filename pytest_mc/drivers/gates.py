@@ -149,5 +149,7 @@ class GateWindow:
     def _reading(
         self, qi_id: str, value: float | Ratio | None, window: WindowResult
     ) -> GateReading:
-        judgement = judge(self.catalog.get(qi_id), value, samples=window.samples)
+        # A rate takes its volume from its counts; other gates from the window's samples.
+        samples = None if isinstance(value, Ratio) else window.samples
+        judgement = judge(self.catalog.get(qi_id), value, samples=samples)
         return GateReading(qi_id=qi_id, judgement=judgement, window=window)

@@ -24,6 +24,7 @@ from pytest_mc.metrics.evaluator import WindowEvaluator
 from pytest_mc.metrics.factory import evaluator_for, open_metric_source, store_for_profile
 from pytest_mc.metrics.source import MetricSource
 from pytest_mc.policy.catalog import QiCatalog
+from pytest_mc.policy.verdict import Ratio
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.target.profile import TargetProfile
 
@@ -39,6 +40,7 @@ class ScenarioContext:
     fault_started_at: datetime | None = None
     gate_windows: dict[tuple[str, str], GateWindow] = field(default_factory=dict)
     gates_passed: dict[tuple[str, str], bool] = field(default_factory=dict)
+    rollout_counts: dict[tuple[str, str], Ratio] = field(default_factory=dict)
 
     @property
     def last_k6(self) -> K6Result:

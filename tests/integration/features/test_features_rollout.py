@@ -11,10 +11,10 @@ from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local
 
 pytestmark = pytest.mark.integration
 
-# 2400 plan seconds per wall second: the 24h bake holds 36 s wall, and 10m windows still
-# hold 5 samples at the 0.05 s sample interval (the profile check refuses coarser).
-TIME_SCALE = 2400
-SAMPLE_INTERVAL = 0.05
+# 1200 plan seconds per wall second: the 24h bake holds 72 s wall (enough writes for the
+# conflict gate's bound), and 10m windows keep 5 samples at the 0.1 s sample interval.
+TIME_SCALE = 1200
+SAMPLE_INTERVAL = 0.1
 
 
 @pytest.fixture(scope="module")
