@@ -9,6 +9,7 @@ cost budget consumed. It also measures how the GLB actually split the tenant's t
 
 from __future__ import annotations
 
+import math
 import time
 from types import TracebackType
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from pytest_mc.metrics.evaluator import WindowEvaluator, WindowResult
 from pytest_mc.metrics.scrape import ScrapeRecorder, ScrapeSource
 from pytest_mc.metrics.source import MetricQuery, MetricSource
+from pytest_mc.metrics.store import SampleStore
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.verdict import Judgement, Ratio, judge
 
@@ -77,8 +79,26 @@ class GateWindow:
         self.interval_seconds = interval_seconds
         self.queries = gate_queries(tenant)
         self._recorder: ScrapeRecorder | None = None
+        self._owned: ScrapeSource | None = None
         self.started = 0.0
         self.ended = 0.0
+
+    def for_hold(self, wall_seconds: float) -> GateWindow:
+        """Scrape into a store of this window's own, sized to hold all of it in memory: a
+        stage's gates never depend on what other windows recorded or evicted."""
+        if isinstance(self.source, ScrapeSource):
+            capacity = max(16, math.ceil(wall_seconds / self.interval_seconds) * 2 + 64)
+            own = ScrapeSource(
+                self.source.endpoints, store=SampleStore(capacity_per_series=capacity)
+            )
+            self.source = own
+            self._owned = own
+            self.evaluator = WindowEvaluator(
+                own,
+                time_scale=self.evaluator.time_scale,
+                sample_interval_seconds=self.evaluator.sample_interval_seconds,
+            )
+        return self
 
     def __enter__(self) -> GateWindow:
         if isinstance(self.source, ScrapeSource):
@@ -101,6 +121,8 @@ class GateWindow:
         self.ended = time.time()
         if self._recorder is not None:
             self._recorder.stop()
+        if self._owned is not None:
+            self._owned.close()  # its store keeps the window for judging
 
     @property
     def plan_seconds(self) -> float:

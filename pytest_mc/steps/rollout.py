@@ -204,7 +204,7 @@ def _hold(
         evidence.catalog,
         tenant,
         interval_seconds=profile.metrics.sample_interval_seconds,
-    )
+    ).for_hold(wall)
     with gates:
         traffic = BackgroundLoad(k6, tenant, load, tmp_path_factory.mktemp("k6"), evidence.run_id)
         deadline = time.monotonic() + wall
