@@ -22,6 +22,7 @@ Feature: Rollout per tenant: 24h bake, canary 20% → 50% → 100% soak, validat
     Then the drill's RPO is within 5m
     And the drill's RTO is within 30m
     And the tenant's regions converged after the drill
+    When the operator clears any GLB bias of tenant <tenant> left by the drill
     When tenant <tenant> is promoted to stage "canary-50"
     And tenant <tenant> holds stage "canary-50" for 8h of plan time under k6 load
     Then the validation gates of tenant <tenant> hold over stage "canary-50"

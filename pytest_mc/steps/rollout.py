@@ -92,6 +92,23 @@ def arrange_stage(control: ControlClient, tenant: str, stage: str) -> None:
     raise AssertionError(f"could not arrange tenant {tenant} at stage {stage!r}")
 
 
+@when(parsers.parse("the operator clears any GLB bias of tenant {tenant} left by the drill"))
+def clear_bias(mc_control: ControlClient, mc_evidence: McEvidence, tenant: str) -> None:
+    """A region loss sustains replication lag, so the lag tripwire biases the GLB; the
+    runbook clears that bias once both regions are back before the rollout goes on."""
+    status = mc_control.tenant_status(tenant)
+    if status.glb.bias:
+        mc_evidence.attach(
+            status.model_dump_json(indent=2).encode(),
+            name=f"glb-bias-after-drill-{tenant}.json",
+            kind="json",
+            tenant=tenant,
+        )
+        mc_control.call("glb", "unbias", "--tenant", tenant)
+    status = mc_control.tenant_status(tenant)
+    assert not status.glb.bias, f"gate GLB bias of {tenant} could not be cleared: {status.glb}"
+
+
 @when(parsers.parse('tenant {tenant} is promoted to stage "{stage}"'))
 def promote(
     mc_control: ControlClient, mc_context: ScenarioContext, tenant: str, stage: str
