@@ -24,8 +24,12 @@ from mc_staging.tokens import TokenRefused, mint, token_fingerprint, verify
 TIERS = ("T0", "T1", "T2", "T3")
 SCOPES = ("read-only", "read-write")
 # op-set -> the class of operation it performs (plan §B.1)
-OP_SETS = {"derived_updates": "derived", "export_entities": "export",
-           "retention_purge": "retention", "cross_tenant_sync": "cross-tenant"}
+OP_SETS = {
+    "derived_updates": "derived",
+    "export_entities": "export",
+    "retention_purge": "retention",
+    "cross_tenant_sync": "cross-tenant",
+}
 RISK_ANOMALY_DELTA = 0.2
 
 
@@ -33,7 +37,10 @@ class RegionGateway(Protocol):
     async def snapshot(self, region: str, tenant: str) -> dict[str, object]: ...
 
     async def set_derived(
-        self, region: str, tenant: str, expected: dict[str, str | None] | None,
+        self,
+        region: str,
+        tenant: str,
+        expected: dict[str, str | None] | None,
         values: dict[str, str | None],
     ) -> tuple[int, dict[str, object]]: ...
 
@@ -64,9 +71,12 @@ def compute_derived(base: list[list[object]]) -> dict[str, str]:
 
 class AutonomyEngine:
     def __init__(
-        self, store: ControlStore, metrics: ControlMetrics, signing_key: bytes,
-        gateway: RegionGateway, save_tenant: Callable[[TenantRecord, str, dict[str, object]],
-                                                      Awaitable[None]],
+        self,
+        store: ControlStore,
+        metrics: ControlMetrics,
+        signing_key: bytes,
+        gateway: RegionGateway,
+        save_tenant: Callable[[TenantRecord, str, dict[str, object]], Awaitable[None]],
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -75,8 +85,9 @@ class AutonomyEngine:
         self.save_tenant = save_tenant
 
     # configuration -----------------------------------------------------------------------
-    async def set(self, tenant: TenantRecord, tier: str, scope: str | None,
-                  require_hitl: bool | None) -> dict[str, object]:
+    async def set(
+        self, tenant: TenantRecord, tier: str, scope: str | None, require_hitl: bool | None
+    ) -> dict[str, object]:
         if tier not in TIERS:
             raise BadInput(f"tier {tier!r} unknown: use one of {', '.join(TIERS)}")
         if scope is not None and scope not in SCOPES:
@@ -88,19 +99,22 @@ class AutonomyEngine:
             if not tenant.autonomy_pilot:
                 raise PolicyRefused(f"{tenant.id} is not the autonomy pilot tenant; T3 refused")
             if new_scope != "read-only":
-                raise PolicyRefused("the T3 pilot is scoped read-only (plan §B.1); "
-                                    "use --scope read-only")
+                raise PolicyRefused(
+                    "the T3 pilot is scoped read-only (plan §B.1); use --scope read-only"
+                )
             if not new_hitl:
-                raise PolicyRefused("the T3 pilot requires HITL (plan §B.1); "
-                                    "use --require-hitl true")
+                raise PolicyRefused(
+                    "the T3 pilot requires HITL (plan §B.1); use --require-hitl true"
+                )
         state.tier = tier  # type: ignore[assignment]
         state.scope = new_scope
         state.require_hitl = new_hitl
         state.halted = False
         state.halt_reason = None
         tenant.autonomy = state
-        await self.save_tenant(tenant, "autonomy.set",
-                               {"tier": tier, "scope": new_scope, "require_hitl": new_hitl})
+        await self.save_tenant(
+            tenant, "autonomy.set", {"tier": tier, "scope": new_scope, "require_hitl": new_hitl}
+        )
         return self.status(tenant)
 
     async def halt(self, tenant: TenantRecord, reason: str, actor: str) -> None:
@@ -117,9 +131,12 @@ class AutonomyEngine:
         succeeded = sum(1 for e in enactments if e["outcome"] == "succeeded")
         mismatches = sum(1 for e in enactments if e.get("matches_simulation") is False)
         return {
-            "tenant": tenant.id, **tenant.autonomy.model_dump(),
+            "tenant": tenant.id,
+            **tenant.autonomy.model_dump(),
             "enactments_enabled": tenant.autonomy.tier == "T3" and not tenant.autonomy.halted,
-            "simulations": len(sims), "enactments": attempted, "succeeded": succeeded,
+            "simulations": len(sims),
+            "enactments": attempted,
+            "succeeded": succeeded,
             "aborted": sum(1 for e in enactments if e["outcome"] == "aborted"),
             "compensations": len(comps),
             "success_rate": (succeeded / attempted) if attempted else None,
@@ -130,8 +147,9 @@ class AutonomyEngine:
     # simulate ----------------------------------------------------------------------------
     async def simulate(self, tenant: TenantRecord, op_set: str) -> dict[str, object]:
         if op_set not in OP_SETS:
-            raise BadInput(f"op-set {op_set!r} unknown: known op-sets are "
-                           f"{', '.join(sorted(OP_SETS))}")
+            raise BadInput(
+                f"op-set {op_set!r} unknown: known op-sets are {', '.join(sorted(OP_SETS))}"
+            )
         if tenant.autonomy.tier == "T0":
             raise PolicyRefused(f"autonomy is off (T0) for {tenant.id}; `autonomy set` first")
         self._check_scope(tenant, op_set)
@@ -140,17 +158,29 @@ class AutonomyEngine:
         base = list(snapshot["base"])  # type: ignore[call-overload]
         before = {str(k): str(v) for k, v in dict(snapshot["derived"]).items()}  # type: ignore[call-overload]
         after = compute_derived(base)
-        changes = [{"name": n, "before": before.get(n), "after": after.get(n)}
-                   for n in sorted(set(before) | set(after)) if before.get(n) != after.get(n)]
+        changes = [
+            {"name": n, "before": before.get(n), "after": after.get(n)}
+            for n in sorted(set(before) | set(after))
+            if before.get(n) != after.get(n)
+        ]
         risk = round(0.05 + 0.45 * len(changes) / max(1, len(set(before) | set(after))), 4)
         record: dict[str, object] = {
-            "kind": "simulation", "simulation_id": f"sim-{uuid.uuid4().hex[:12]}",
-            "tenant": tenant.id, "op_set": op_set, "scope": tenant.autonomy.scope,
-            "tier": tenant.autonomy.tier, "created_at": time.time(), "shadow": "sqlite-memory",
-            "source_region": region, "regions": list(tenant.regions),
-            "base_digest": snapshot["digest"], "base_entities": len(base),
+            "kind": "simulation",
+            "simulation_id": f"sim-{uuid.uuid4().hex[:12]}",
+            "tenant": tenant.id,
+            "op_set": op_set,
+            "scope": tenant.autonomy.scope,
+            "tier": tenant.autonomy.tier,
+            "created_at": time.time(),
+            "shadow": "sqlite-memory",
+            "source_region": region,
+            "regions": list(tenant.regions),
+            "base_digest": snapshot["digest"],
+            "base_entities": len(base),
             "base_versions": {str(r[0]): r[2] for r in base},
-            "derived_before": before, "predicted_changes": changes, "risk_score": risk,
+            "derived_before": before,
+            "predicted_changes": changes,
+            "risk_score": risk,
         }
         record["digest"] = record_digest(record)
         self.store.put_document("simulation", str(record["simulation_id"]), record)
@@ -162,43 +192,66 @@ class AutonomyEngine:
         if kind == "derived":
             return
         if tenant.autonomy.scope == "read-only":
-            raise PolicyRefused(f"op-set {op_set!r} performs {kind} operations, outside the "
-                                f"read-only scope of {tenant.id} (plan §B.1)")
+            raise PolicyRefused(
+                f"op-set {op_set!r} performs {kind} operations, outside the "
+                f"read-only scope of {tenant.id} (plan §B.1)"
+            )
         if kind in ("export", "retention", "cross-tenant"):
             raise PolicyRefused(f"{kind} operations always need a human; not autonomous")
 
     def load_simulation(self, tenant: TenantRecord, record: dict[str, object]) -> dict[str, object]:
         stored = self.store.document("simulation", str(record.get("simulation_id")))
         if stored is None or record_digest(record) != record.get("digest") or stored != record:
-            raise BadInput("simulation record is not one this staging produced, or it was "
-                           "edited: run `autonomy simulate` again")
+            raise BadInput(
+                "simulation record is not one this staging produced, or it was "
+                "edited: run `autonomy simulate` again"
+            )
         if record["tenant"] != tenant.id:
             raise BadInput(f"simulation is for {record['tenant']!r}, not {tenant.id!r}")
         return stored
 
     # approve -----------------------------------------------------------------------------
-    async def approve(self, tenant: TenantRecord, simulation: dict[str, object],
-                      approver: str, ttl: float) -> dict[str, object]:
+    async def approve(
+        self, tenant: TenantRecord, simulation: dict[str, object], approver: str, ttl: float
+    ) -> dict[str, object]:
         sim = self.load_simulation(tenant, simulation)
         if ttl <= 0:
             raise BadInput(f"--ttl-seconds must be positive, got {ttl!r}")
         token, approval = mint(self.key, tenant.id, str(sim["digest"]), approver, ttl)
-        self.store.append_provenance(approver, "autonomy.approve", tenant.id, {
-            "token_id": approval.token_id, "simulation_id": sim["simulation_id"],
-            "simulation_digest": sim["digest"], "expires_at": approval.expires_at})
-        return {"token": token, "token_id": approval.token_id, "tenant": tenant.id,
-                "simulation_id": sim["simulation_id"], "expires_at": approval.expires_at}
+        self.store.append_provenance(
+            approver,
+            "autonomy.approve",
+            tenant.id,
+            {
+                "token_id": approval.token_id,
+                "simulation_id": sim["simulation_id"],
+                "simulation_digest": sim["digest"],
+                "expires_at": approval.expires_at,
+            },
+        )
+        return {
+            "token": token,
+            "token_id": approval.token_id,
+            "tenant": tenant.id,
+            "simulation_id": sim["simulation_id"],
+            "expires_at": approval.expires_at,
+        }
 
     # enact -------------------------------------------------------------------------------
-    async def enact(self, tenant: TenantRecord, token: str | None,
-                    simulation: dict[str, object]) -> dict[str, object]:
+    async def enact(
+        self, tenant: TenantRecord, token: str | None, simulation: dict[str, object]
+    ) -> dict[str, object]:
         sim = self.load_simulation(tenant, simulation)
         if tenant.autonomy.tier != "T3":
-            raise PolicyRefused(f"enactments are disabled for {tenant.id} at tier "
-                                f"{tenant.autonomy.tier}; T3 is required")
+            raise PolicyRefused(
+                f"enactments are disabled for {tenant.id} at tier "
+                f"{tenant.autonomy.tier}; T3 is required"
+            )
         if tenant.autonomy.halted:
-            raise PolicyRefused(f"autonomy of {tenant.id} is halted "
-                                f"({tenant.autonomy.halt_reason}); `autonomy set` to resume")
+            raise PolicyRefused(
+                f"autonomy of {tenant.id} is halted "
+                f"({tenant.autonomy.halt_reason}); `autonomy set` to resume"
+            )
         self._check_scope(tenant, str(sim["op_set"]))
         approval_ref: dict[str, object] | None = None
         if tenant.autonomy.require_hitl:
@@ -210,33 +263,44 @@ class AutonomyEngine:
             except TokenRefused as exc:
                 self._refuse_token(tenant, exc.reason)
                 raise
-            if not self.store.insert_document("used-token", approval.token_id,
-                                              {"token_id": approval.token_id,
-                                               "at": time.time()}):
+            if not self.store.insert_document(
+                "used-token", approval.token_id, {"token_id": approval.token_id, "at": time.time()}
+            ):
                 self._refuse_token(tenant, "replayed")
                 raise BadInput("approval token was already used (single-use); approve again")
-            approval_ref = {"token_id": approval.token_id,
-                            "token_fingerprint": token_fingerprint(token),
-                            "approver": approval.approver}
+            approval_ref = {
+                "token_id": approval.token_id,
+                "token_fingerprint": token_fingerprint(token),
+                "approver": approval.approver,
+            }
         return await self._apply(tenant, sim, approval_ref)
 
     def _refuse_token(self, tenant: TenantRecord, reason: str) -> None:
         self.metrics.token_refusals.labels(tenant.id, reason).inc()
 
-    async def _apply(self, tenant: TenantRecord, sim: dict[str, object],
-                     approval: dict[str, object] | None) -> dict[str, object]:
+    async def _apply(
+        self, tenant: TenantRecord, sim: dict[str, object], approval: dict[str, object] | None
+    ) -> dict[str, object]:
         started = time.time()
         changes = list(sim["predicted_changes"])  # type: ignore[call-overload]
         expected = {str(c["name"]): c["before"] for c in changes}
         values = {str(c["name"]): c["after"] for c in changes}
         record: dict[str, object] = {
-            "kind": "enactment", "enactment_id": f"enact-{uuid.uuid4().hex[:12]}",
-            "tenant": tenant.id, "simulation_id": sim["simulation_id"],
-            "simulation_digest": sim["digest"], "op_set": sim["op_set"],
-            "approval": approval, "started_at": started, "regions": list(tenant.regions),
-            "prior_state": expected, "applied_changes": changes, "outcome": "succeeded",
-            "abort_reason": None, "applied_regions": [], "risk_score_simulated":
-                sim["risk_score"],
+            "kind": "enactment",
+            "enactment_id": f"enact-{uuid.uuid4().hex[:12]}",
+            "tenant": tenant.id,
+            "simulation_id": sim["simulation_id"],
+            "simulation_digest": sim["digest"],
+            "op_set": sim["op_set"],
+            "approval": approval,
+            "started_at": started,
+            "regions": list(tenant.regions),
+            "prior_state": expected,
+            "applied_changes": changes,
+            "outcome": "succeeded",
+            "abort_reason": None,
+            "applied_regions": [],
+            "risk_score_simulated": sim["risk_score"],
         }
         abort = await self._pre_checks(tenant, sim, record)
         applied: list[str] = []
@@ -246,8 +310,13 @@ class AutonomyEngine:
                 if status == 200:
                     applied.append(region)
                     continue
-                abort = ("residency_denial" if status == 451 else
-                         "drift" if status == 409 else f"region_error_{status}")
+                abort = (
+                    "residency_denial"
+                    if status == 451
+                    else "drift"
+                    if status == 409
+                    else f"region_error_{status}"
+                )
                 record["abort_details"] = body
                 break
         if abort is not None:
@@ -265,13 +334,22 @@ class AutonomyEngine:
         record["digest"] = record_digest(record)
         self.store.put_document("enactment", str(record["enactment_id"]), record)
         self.metrics.enactments.labels(tenant.id, str(record["outcome"])).inc()
-        self.store.append_provenance("autonomy-engine", "autonomy.enact", tenant.id, {
-            "enactment_id": record["enactment_id"], "outcome": record["outcome"],
-            "abort_reason": record["abort_reason"], "digest": record["digest"]})
+        self.store.append_provenance(
+            "autonomy-engine",
+            "autonomy.enact",
+            tenant.id,
+            {
+                "enactment_id": record["enactment_id"],
+                "outcome": record["outcome"],
+                "abort_reason": record["abort_reason"],
+                "digest": record["digest"],
+            },
+        )
         return record
 
-    async def _pre_checks(self, tenant: TenantRecord, sim: dict[str, object],
-                          record: dict[str, object]) -> str | None:
+    async def _pre_checks(
+        self, tenant: TenantRecord, sim: dict[str, object], record: dict[str, object]
+    ) -> str | None:
         """§B.4 auto-aborts before applying: derived drift and risk-score anomaly."""
         snapshot = await self.gateway.snapshot(str(sim["source_region"]), tenant.id)
         current = {str(k): str(v) for k, v in dict(snapshot["derived"]).items()}  # type: ignore[call-overload]
@@ -301,37 +379,52 @@ class AutonomyEngine:
         return True
 
     # compensate --------------------------------------------------------------------------
-    async def compensate(self, tenant: TenantRecord,
-                         enactment: dict[str, object]) -> dict[str, object]:
+    async def compensate(
+        self, tenant: TenantRecord, enactment: dict[str, object]
+    ) -> dict[str, object]:
         stored = self.store.document("enactment", str(enactment.get("enactment_id")))
-        if stored is None or stored != enactment or record_digest(enactment) != enactment.get(
-                "digest"):
-            raise BadInput("enactment record is not one this staging produced, or it was "
-                           "edited: pass the --evidence file `autonomy enact` wrote")
+        if (
+            stored is None
+            or stored != enactment
+            or record_digest(enactment) != enactment.get("digest")
+        ):
+            raise BadInput(
+                "enactment record is not one this staging produced, or it was "
+                "edited: pass the --evidence file `autonomy enact` wrote"
+            )
         if stored["tenant"] != tenant.id:
             raise BadInput(f"enactment is for {stored['tenant']!r}, not {tenant.id!r}")
         previous = self.store.document("compensation", str(stored["enactment_id"]))
         if previous is not None:
             return {**previous, "already_compensated": True}
         if stored["outcome"] != "succeeded":
-            raise PolicyRefused(f"enactment {stored['enactment_id']} was {stored['outcome']}; "
-                                "nothing to compensate")
-        prior = {str(k): (None if v is None else str(v))
-                 for k, v in dict(stored["prior_state"]).items()}  # type: ignore[call-overload]
+            raise PolicyRefused(
+                f"enactment {stored['enactment_id']} was {stored['outcome']}; nothing to compensate"
+            )
+        prior = {
+            str(k): (None if v is None else str(v)) for k, v in dict(stored["prior_state"]).items()
+        }  # type: ignore[call-overload]
         restored: list[str] = []
         for region in list(stored["applied_regions"]):  # type: ignore[call-overload]
             status, _ = await self.gateway.set_derived(str(region), tenant.id, None, prior)
             if status == 200:
                 restored.append(str(region))
         record: dict[str, object] = {
-            "kind": "compensation", "enactment_id": stored["enactment_id"],
-            "tenant": tenant.id, "at": time.time(), "restored_regions": restored,
-            "restored_state": prior, "already_compensated": False,
+            "kind": "compensation",
+            "enactment_id": stored["enactment_id"],
+            "tenant": tenant.id,
+            "at": time.time(),
+            "restored_regions": restored,
+            "restored_state": prior,
+            "already_compensated": False,
         }
         record["digest"] = record_digest(record)
         self.store.put_document("compensation", str(stored["enactment_id"]), record)
         self.metrics.compensations.labels(tenant.id).inc()
-        self.store.append_provenance("autonomy-engine", "autonomy.compensate", tenant.id,
-                                     {"enactment_id": stored["enactment_id"],
-                                      "restored_regions": restored})
+        self.store.append_provenance(
+            "autonomy-engine",
+            "autonomy.compensate",
+            tenant.id,
+            {"enactment_id": stored["enactment_id"], "restored_regions": restored},
+        )
         return record

@@ -21,8 +21,11 @@ from mc_staging.statedir import StateDir
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 TENANT = click.option("--tenant", required=True, help="Tenant id, e.g. TENANT_001.")
-OP_ID = click.option("--op-id", default=None, help="Idempotency key: a repeat returns the "
-                     "first result without acting again.")
+OP_ID = click.option(
+    "--op-id",
+    default=None,
+    help="Idempotency key: a repeat returns the first result without acting again.",
+)
 
 
 def emit(result: object, as_json: bool) -> None:
@@ -53,8 +56,10 @@ def read_record(path: str, what: str) -> dict[str, Any]:
     except FileNotFoundError as exc:
         raise BadInput(f"{what} file {path!r} does not exist") from exc
     except (OSError, ValueError) as exc:
-        raise BadInput(f"{what} file {path!r} is not valid JSON ({exc}); pass the file "
-                       "the previous runbook step wrote") from exc
+        raise BadInput(
+            f"{what} file {path!r} is not valid JSON ({exc}); pass the file "
+            "the previous runbook step wrote"
+        ) from exc
     if not isinstance(data, dict):
         raise BadInput(f"{what} file {path!r} must hold a JSON object")
     return data
@@ -79,17 +84,31 @@ class Group(click.Group):
 
 
 @click.group(cls=Group)
-@click.option("--state-dir", envvar="MC_STAGING_STATE_DIR", type=click.Path(file_okay=False),
-              help="State directory of the staging (created by `up`).")
+@click.option(
+    "--state-dir",
+    envvar="MC_STAGING_STATE_DIR",
+    type=click.Path(file_okay=False),
+    help="State directory of the staging (created by `up`).",
+)
 def main(state_dir: str | None) -> None:
     """Reference multi-region MC staging on loopback."""
 
 
 @main.command()
-@click.option("--time-scale", default=600.0, show_default=True, type=float,
-              help="Plan seconds per wall second.")
-@click.option("--sample-interval", default=0.1, show_default=True, type=float,
-              help="Wall seconds between control-plane samples.")
+@click.option(
+    "--time-scale",
+    default=600.0,
+    show_default=True,
+    type=float,
+    help="Plan seconds per wall second.",
+)
+@click.option(
+    "--sample-interval",
+    default=0.1,
+    show_default=True,
+    type=float,
+    help="Wall seconds between control-plane samples.",
+)
 @JSON_OPTION
 @click.pass_context
 def up(ctx: click.Context, time_scale: float, sample_interval: float, as_json: bool) -> None:

@@ -24,8 +24,21 @@ BOOL = click.Choice(["true", "false", "on", "off"], case_sensitive=False)
 
 
 def register(main: click.Group) -> None:
-    for group in (tenant, rollout, glb, flags, dr, ops, provenance, dpo, readiness, slo,
-                  tripwires, autonomy, faults):
+    for group in (
+        tenant,
+        rollout,
+        glb,
+        flags,
+        dr,
+        ops,
+        provenance,
+        dpo,
+        readiness,
+        slo,
+        tripwires,
+        autonomy,
+        faults,
+    ):
         main.add_command(group)
 
 
@@ -69,8 +82,9 @@ def rollout_status(ctx: click.Context, tenant: str | None, as_json: bool) -> Non
 @OP_ID
 @JSON_OPTION
 @click.pass_context
-def rollout_advance(ctx: click.Context, tenant: str, force: bool, op_id: str | None,
-                    as_json: bool) -> None:
+def rollout_advance(
+    ctx: click.Context, tenant: str, force: bool, op_id: str | None, as_json: bool
+) -> None:
     call(ctx, "rollout.advance", as_json, tenant=tenant, force=force, op_id=op_id)
 
 
@@ -80,8 +94,9 @@ def rollout_advance(ctx: click.Context, tenant: str, force: bool, op_id: str | N
 @OP_ID
 @JSON_OPTION
 @click.pass_context
-def rollout_pause(ctx: click.Context, tenant: str, reason: str, op_id: str | None,
-                  as_json: bool) -> None:
+def rollout_pause(
+    ctx: click.Context, tenant: str, reason: str, op_id: str | None, as_json: bool
+) -> None:
     call(ctx, "rollout.pause", as_json, tenant=tenant, reason=reason, op_id=op_id)
 
 
@@ -91,8 +106,9 @@ def rollout_pause(ctx: click.Context, tenant: str, reason: str, op_id: str | Non
 @OP_ID
 @JSON_OPTION
 @click.pass_context
-def rollout_resume(ctx: click.Context, tenant: str, force: bool, op_id: str | None,
-                   as_json: bool) -> None:
+def rollout_resume(
+    ctx: click.Context, tenant: str, force: bool, op_id: str | None, as_json: bool
+) -> None:
     call(ctx, "rollout.resume", as_json, tenant=tenant, force=force, op_id=op_id)
 
 
@@ -102,8 +118,9 @@ def rollout_resume(ctx: click.Context, tenant: str, force: bool, op_id: str | No
 @OP_ID
 @JSON_OPTION
 @click.pass_context
-def rollout_rollback(ctx: click.Context, tenant: str, reason: str, op_id: str | None,
-                     as_json: bool) -> None:
+def rollout_rollback(
+    ctx: click.Context, tenant: str, reason: str, op_id: str | None, as_json: bool
+) -> None:
     """Roll the tenant back to active/passive."""
     call(ctx, "rollout.rollback", as_json, tenant=tenant, reason=reason, op_id=op_id)
 
@@ -128,8 +145,9 @@ def glb_status(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
 @OP_ID
 @JSON_OPTION
 @click.pass_context
-def glb_bias(ctx: click.Context, tenant: str, region: str, weight: int, op_id: str | None,
-             as_json: bool) -> None:
+def glb_bias(
+    ctx: click.Context, tenant: str, region: str, weight: int, op_id: str | None, as_json: bool
+) -> None:
     """Bias the tenant's traffic to one region (backout: --weight 100)."""
     call(ctx, "glb.bias", as_json, tenant=tenant, region=region, weight=weight, op_id=op_id)
 
@@ -162,8 +180,9 @@ def flags_show(ctx: click.Context, tenant: str | None, as_json: bool) -> None:
 @OP_ID
 @JSON_OPTION
 @click.pass_context
-def flags_set(ctx: click.Context, tenant: str, flag: str, value: str, op_id: str | None,
-              as_json: bool) -> None:
+def flags_set(
+    ctx: click.Context, tenant: str, flag: str, value: str, op_id: str | None, as_json: bool
+) -> None:
     call(ctx, "flags.set", as_json, tenant=tenant, flag=flag, value=value, op_id=op_id)
 
 
@@ -198,8 +217,9 @@ def dr() -> None:
 @OP_ID
 @JSON_OPTION
 @click.pass_context
-def dr_failover(ctx: click.Context, tenant: str, to: str | None, op_id: str | None,
-                as_json: bool) -> None:
+def dr_failover(
+    ctx: click.Context, tenant: str, to: str | None, op_id: str | None, as_json: bool
+) -> None:
     call(ctx, "dr.failover", as_json, tenant=tenant, to=to, op_id=op_id)
 
 
@@ -286,12 +306,17 @@ def readiness_verify(ctx: click.Context, tenant: str, as_json: bool) -> None:
 
 @readiness.command("set-budget")
 @TENANT
-@click.option("--units-per-second", required=True, type=float,
-              help="Query budget in cost units per WALL second, per region.")
+@click.option(
+    "--units-per-second",
+    required=True,
+    type=float,
+    help="Query budget in cost units per WALL second, per region.",
+)
 @JSON_OPTION
 @click.pass_context
-def readiness_set_budget(ctx: click.Context, tenant: str, units_per_second: float,
-                         as_json: bool) -> None:
+def readiness_set_budget(
+    ctx: click.Context, tenant: str, units_per_second: float, as_json: bool
+) -> None:
     call(ctx, "readiness.set-budget", as_json, tenant=tenant, units_per_second=units_per_second)
 
 
@@ -350,10 +375,23 @@ def autonomy() -> None:
 @click.option("--require-hitl", default=None, type=BOOL)
 @JSON_OPTION
 @click.pass_context
-def autonomy_set(ctx: click.Context, tenant: str, tier: str, scope: str | None,
-                 require_hitl: str | None, as_json: bool) -> None:
-    call(ctx, "autonomy.set", as_json, tenant=tenant, tier=tier, scope=scope,
-         require_hitl=require_hitl)
+def autonomy_set(
+    ctx: click.Context,
+    tenant: str,
+    tier: str,
+    scope: str | None,
+    require_hitl: str | None,
+    as_json: bool,
+) -> None:
+    call(
+        ctx,
+        "autonomy.set",
+        as_json,
+        tenant=tenant,
+        tier=tier,
+        scope=scope,
+        require_hitl=require_hitl,
+    )
 
 
 @autonomy.command("simulate")
@@ -362,10 +400,12 @@ def autonomy_set(ctx: click.Context, tenant: str, tier: str, scope: str | None,
 @click.option("--evidence", default=None, help="Write the simulation record here.")
 @JSON_OPTION
 @click.pass_context
-def autonomy_simulate(ctx: click.Context, tenant: str, op_set: str, evidence: str | None,
-                      as_json: bool) -> None:
-    result = ControlClient(state(ctx)).call("autonomy.simulate",
-                                            {"tenant": tenant, "op_set": op_set})
+def autonomy_simulate(
+    ctx: click.Context, tenant: str, op_set: str, evidence: str | None, as_json: bool
+) -> None:
+    result = ControlClient(state(ctx)).call(
+        "autonomy.simulate", {"tenant": tenant, "op_set": op_set}
+    )
     write_record(evidence, result)
     emit(result, as_json)
 
@@ -374,16 +414,28 @@ def autonomy_simulate(ctx: click.Context, tenant: str, op_set: str, evidence: st
 @TENANT
 @click.option("--from-sim", "from_sim", required=True, help="Simulation record file.")
 @click.option("--approver", default="hitl-operator", show_default=True)
-@click.option("--ttl-seconds", default=300.0, show_default=True, type=float,
-              help="Token lifetime in WALL seconds.")
+@click.option(
+    "--ttl-seconds",
+    default=300.0,
+    show_default=True,
+    type=float,
+    help="Token lifetime in WALL seconds.",
+)
 @JSON_OPTION
 @click.pass_context
-def autonomy_approve(ctx: click.Context, tenant: str, from_sim: str, approver: str,
-                     ttl_seconds: float, as_json: bool) -> None:
+def autonomy_approve(
+    ctx: click.Context, tenant: str, from_sim: str, approver: str, ttl_seconds: float, as_json: bool
+) -> None:
     """HITL approval: print a signed, single-use token bound to this simulation."""
-    result = ControlClient(state(ctx)).call("autonomy.approve", {
-        "tenant": tenant, "simulation": read_record(from_sim, "simulation"),
-        "approver": approver, "ttl_seconds": ttl_seconds})
+    result = ControlClient(state(ctx)).call(
+        "autonomy.approve",
+        {
+            "tenant": tenant,
+            "simulation": read_record(from_sim, "simulation"),
+            "approver": approver,
+            "ttl_seconds": ttl_seconds,
+        },
+    )
     if as_json:
         emit(result, True)
     else:
@@ -397,16 +449,30 @@ def autonomy_approve(ctx: click.Context, tenant: str, from_sim: str, approver: s
 @click.option("--evidence", default=None, help="Write the enactment audit record here.")
 @JSON_OPTION
 @click.pass_context
-def autonomy_enact(ctx: click.Context, tenant: str, approval_token: str | None, from_sim: str,
-                   evidence: str | None, as_json: bool) -> None:
-    result = ControlClient(state(ctx)).call("autonomy.enact", {
-        "tenant": tenant, "approval_token": approval_token,
-        "simulation": read_record(from_sim, "simulation")})
+def autonomy_enact(
+    ctx: click.Context,
+    tenant: str,
+    approval_token: str | None,
+    from_sim: str,
+    evidence: str | None,
+    as_json: bool,
+) -> None:
+    result = ControlClient(state(ctx)).call(
+        "autonomy.enact",
+        {
+            "tenant": tenant,
+            "approval_token": approval_token,
+            "simulation": read_record(from_sim, "simulation"),
+        },
+    )
     write_record(evidence, result)
     emit(result, as_json)
     if isinstance(result, dict) and result.get("outcome") != "succeeded":
-        click.echo(f"mc-staging: enactment aborted ({result.get('abort_reason')}); audit "
-                   f"record {result.get('enactment_id')} written", err=True)
+        click.echo(
+            f"mc-staging: enactment aborted ({result.get('abort_reason')}); audit "
+            f"record {result.get('enactment_id')} written",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -416,10 +482,13 @@ def autonomy_enact(ctx: click.Context, tenant: str, approval_token: str | None, 
 @click.option("--evidence", default=None, help="Write the compensation record here.")
 @JSON_OPTION
 @click.pass_context
-def autonomy_compensate(ctx: click.Context, tenant: str, from_evidence: str,
-                        evidence: str | None, as_json: bool) -> None:
-    result = ControlClient(state(ctx)).call("autonomy.compensate", {
-        "tenant": tenant, "enactment": read_record(from_evidence, "enactment")})
+def autonomy_compensate(
+    ctx: click.Context, tenant: str, from_evidence: str, evidence: str | None, as_json: bool
+) -> None:
+    result = ControlClient(state(ctx)).call(
+        "autonomy.compensate",
+        {"tenant": tenant, "enactment": read_record(from_evidence, "enactment")},
+    )
     write_record(evidence, result)
     emit(result, as_json)
 
@@ -461,8 +530,14 @@ def faults_list(ctx: click.Context, as_json: bool) -> None:
 @click.option("--param", "params", multiple=True, help="key=value (repeatable)")
 @JSON_OPTION
 @click.pass_context
-def faults_inject(ctx: click.Context, kind: str, tenant: str | None, region: str | None,
-                  params: tuple[str, ...], as_json: bool) -> None:
+def faults_inject(
+    ctx: click.Context,
+    kind: str,
+    tenant: str | None,
+    region: str | None,
+    params: tuple[str, ...],
+    as_json: bool,
+) -> None:
     parsed: dict[str, object] = {}
     for item in params:
         key, sep, value = item.partition("=")
@@ -471,10 +546,8 @@ def faults_inject(ctx: click.Context, kind: str, tenant: str | None, region: str
         try:
             parsed[key] = float(value)
         except ValueError:
-            parsed[key] = value.lower() == "true" if value.lower() in ("true", "false") \
-                else value
-    call(ctx, "faults.inject", as_json, kind=kind, tenant=tenant, region=region,
-         params=parsed)
+            parsed[key] = value.lower() == "true" if value.lower() in ("true", "false") else value
+    call(ctx, "faults.inject", as_json, kind=kind, tenant=tenant, region=region, params=parsed)
 
 
 @faults.command("remove")
@@ -482,8 +555,9 @@ def faults_inject(ctx: click.Context, kind: str, tenant: str | None, region: str
 @click.option("--all", "remove_all", is_flag=True)
 @JSON_OPTION
 @click.pass_context
-def faults_remove(ctx: click.Context, fault_id: str | None, remove_all: bool,
-                  as_json: bool) -> None:
+def faults_remove(
+    ctx: click.Context, fault_id: str | None, remove_all: bool, as_json: bool
+) -> None:
     if not fault_id and not remove_all:
         raise click.UsageError("pass --id FAULT_ID or --all")
     call(ctx, "faults.remove", as_json, id=fault_id, all=remove_all or None)

@@ -24,9 +24,11 @@ class ControlClient:
     def call(self, command: str, args: dict[str, object]) -> object:
         payload = json.dumps({k: v for k, v in args.items() if v is not None}).encode()
         request = urllib.request.Request(
-            f"{self.url}/api/{command}", data=payload, method="POST",
-            headers={"authorization": f"Bearer {self.secret}",
-                     "content-type": "application/json"})
+            f"{self.url}/api/{command}",
+            data=payload,
+            method="POST",
+            headers={"authorization": f"Bearer {self.secret}", "content-type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status, raw = response.status, response.read()
@@ -35,12 +37,14 @@ class ControlClient:
         except (urllib.error.URLError, OSError) as exc:
             raise Unreachable(
                 f"staging control plane at {self.url} is not reachable ({type(exc).__name__}); "
-                f"start it with `mc-staging up --state-dir {self.state_dir.root}`") from exc
+                f"start it with `mc-staging up --state-dir {self.state_dir.root}`"
+            ) from exc
         try:
             body = json.loads(raw)
         except ValueError as exc:
-            raise Unreachable(f"control plane at {self.url} answered HTTP {status} "
-                              "without JSON") from exc
+            raise Unreachable(
+                f"control plane at {self.url} answered HTTP {status} without JSON"
+            ) from exc
         if status >= 400:
             error_type = ERROR_KINDS.get(str(body.get("error")), StagingError)
             raise error_type(str(body.get("message", body)))

@@ -70,8 +70,15 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         return {"tenants": [plane.tenant_status(t) for t in plane.tenants().values()]}
 
     async def rollout_status(args: dict[str, object]) -> object:
-        return {"tenants": [{**dict(plane.tenant_status(plane.tenant(t))["rollout"]),  # type: ignore[call-overload]
-                             "tenant": t} for t in selected(args)]}
+        return {
+            "tenants": [
+                {
+                    **dict(plane.tenant_status(plane.tenant(t))["rollout"]),  # type: ignore[call-overload]
+                    "tenant": t,
+                }
+                for t in selected(args)
+            ]
+        }
 
     async def rollout_advance(args: dict[str, object]) -> object:
         return await plane.advance(tenant(args), _bool(args, "force"))
@@ -91,12 +98,23 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
     async def glb_status(args: dict[str, object]) -> object:
         config: RuntimeConfig = plane.runtime_config()
         return {
-            "regions": [{"id": r.id, "jurisdiction": r.jurisdiction, "url": r.url,
-                         "healthy": server.region_up.get(r.id, False)} for r in config.regions],
-            "tenants": {t: {"weights": config.tenants[t].weights,
-                            "bias": plane.tenant(t).glb_bias,
-                            "failed_over_to": plane.tenant(t).failed_over_to}
-                        for t in selected(args)},
+            "regions": [
+                {
+                    "id": r.id,
+                    "jurisdiction": r.jurisdiction,
+                    "url": r.url,
+                    "healthy": server.region_up.get(r.id, False),
+                }
+                for r in config.regions
+            ],
+            "tenants": {
+                t: {
+                    "weights": config.tenants[t].weights,
+                    "bias": plane.tenant(t).glb_bias,
+                    "failed_over_to": plane.tenant(t).failed_over_to,
+                }
+                for t in selected(args)
+            },
         }
 
     async def glb_bias(args: dict[str, object]) -> object:
@@ -124,15 +142,18 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
 
     async def dr_status(args: dict[str, object]) -> object:
         wanted = set(selected(args))
-        return {"records": [r for r in plane.store.documents("dr") if r["tenant"] in wanted],
-                "enrolment": {t: plane.tenant(t).readiness.dr_enrolment for t in wanted}}
+        return {
+            "records": [r for r in plane.store.documents("dr") if r["tenant"] in wanted],
+            "enrolment": {t: plane.tenant(t).readiness.dr_enrolment for t in wanted},
+        }
 
     async def ops_replay(args: dict[str, object]) -> object:
         record = tenant(args)
         glb = f"http://127.0.0.1:{plane.state_dir.ports()['glb']}"
         try:
-            response = await plane.client.post(f"{glb}/internal/replay",
-                                               json={"tenant": record.id}, timeout=30.0)
+            response = await plane.client.post(
+                f"{glb}/internal/replay", json={"tenant": record.id}, timeout=30.0
+            )
         except httpx.HTTPError as exc:
             raise PolicyRefused("the GLB is unreachable; cannot replay its journal") from exc
         result = dict(response.json())
@@ -142,17 +163,26 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
     async def provenance_log(args: dict[str, object]) -> object:
         tenant_id = plane.tenant(str(args["tenant"])).id if args.get("tenant") else None
         ok, broken = plane.store.verify_provenance()
-        return {"records": plane.store.provenance(tenant_id, int(str(args.get("limit", 1000)))),
-                "chain_valid": ok, "first_broken_seq": broken}
+        return {
+            "records": plane.store.provenance(tenant_id, int(str(args.get("limit", 1000)))),
+            "chain_valid": ok,
+            "first_broken_seq": broken,
+        }
 
     async def dpo_pages(args: dict[str, object]) -> object:
         tenant_id = plane.tenant(str(args["tenant"])).id if args.get("tenant") else None
         return {"pages": plane.store.pages(tenant_id)}
 
     async def readiness_show(args: dict[str, object]) -> object:
-        return {t: {"tenant": t, "wave": plane.tenant(t).wave,
-                    "residency": plane.tenant(t).residency,
-                    **plane.tenant(t).readiness.model_dump()} for t in selected(args)}
+        return {
+            t: {
+                "tenant": t,
+                "wave": plane.tenant(t).wave,
+                "residency": plane.tenant(t).residency,
+                **plane.tenant(t).readiness.model_dump(),
+            }
+            for t in selected(args)
+        }
 
     async def readiness_verify(args: dict[str, object]) -> object:
         record = tenant(args)
@@ -160,14 +190,19 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         wrong = [r for r in record.regions if jurisdictions.get(r) != record.residency]
         reading = server.readings.get(record.id)
         checks = {
-            "residency_tags": not wrong, "slo_baseline": True, "query_budgets": True,
+            "residency_tags": not wrong,
+            "slo_baseline": True,
+            "query_budgets": True,
             "dr_enrolled": record.readiness.dr_enrolment.get("status") == "enrolled",
             "persisted_only_flag": record.persisted_only,
             "non_persisted_ratio": None if reading is None else reading.non_persisted_ratio,
         }
-        return {"tenant": record.id, "checks": checks,
-                "ready": all(v for k, v in checks.items() if k != "non_persisted_ratio"),
-                "regions_out_of_jurisdiction": wrong}
+        return {
+            "tenant": record.id,
+            "checks": checks,
+            "ready": all(v for k, v in checks.items() if k != "non_persisted_ratio"),
+            "regions_out_of_jurisdiction": wrong,
+        }
 
     async def readiness_set_budget(args: dict[str, object]) -> object:
         record = tenant(args)
@@ -185,11 +220,17 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         out: dict[str, object] = {}
         for t in selected(args):
             reading = server.readings.get(t)
-            out[t] = None if reading is None else {
-                "error_budget_remaining": reading.error_budget_remaining,
-                "burn_1h_consumed": reading.burn_fast, "burn_6h_consumed": reading.burn_slow,
-                "period": server.sampler.period(t),
-                "cost_units_plan_day": reading.cost_units_plan_day}
+            out[t] = (
+                None
+                if reading is None
+                else {
+                    "error_budget_remaining": reading.error_budget_remaining,
+                    "burn_1h_consumed": reading.burn_fast,
+                    "burn_6h_consumed": reading.burn_slow,
+                    "period": server.sampler.period(t),
+                    "cost_units_plan_day": reading.cost_units_plan_day,
+                }
+            )
         return out
 
     async def slo_reset_budget(args: dict[str, object]) -> object:
@@ -205,13 +246,17 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
             reading = server.readings.get(t)
             latest = server.sampler.latest(t)
             out[t] = {
-                name: {"action": ACTIONS[name],
-                       "holds": reading.conditions.get(name) if reading else None,
-                       "value": reading.values.get(name) if reading else None,
-                       **states.get(t, {}).get(name, {})}
+                name: {
+                    "action": ACTIONS[name],
+                    "holds": reading.conditions.get(name) if reading else None,
+                    "value": reading.values.get(name) if reading else None,
+                    **states.get(t, {}).get(name, {}),
+                }
                 for name in ACTIONS
-            } | {"lag_wall_seconds": latest.lag_seconds if latest else None,
-                 "lag_by_region_wall_seconds": latest.lag_by_region if latest else {}}
+            } | {
+                "lag_wall_seconds": latest.lag_seconds if latest else None,
+                "lag_by_region_wall_seconds": latest.lag_by_region if latest else {},
+            }
         return {"time_scale": plane.time_scale, "tenants": out}
 
     async def tripwires_events(args: dict[str, object]) -> object:
@@ -227,14 +272,18 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         return await autonomy.simulate(tenant(args), _str(args, "op_set"))
 
     async def autonomy_approve(args: dict[str, object]) -> object:
-        return await autonomy.approve(tenant(args), _record(args, "simulation"),
-                                      str(args.get("approver") or "hitl-operator"),
-                                      float(str(args.get("ttl_seconds", 300))))
+        return await autonomy.approve(
+            tenant(args),
+            _record(args, "simulation"),
+            str(args.get("approver") or "hitl-operator"),
+            float(str(args.get("ttl_seconds", 300))),
+        )
 
     async def autonomy_enact(args: dict[str, object]) -> object:
         token = args.get("approval_token")
-        return await autonomy.enact(tenant(args), None if not token else str(token),
-                                    _record(args, "simulation"))
+        return await autonomy.enact(
+            tenant(args), None if not token else str(token), _record(args, "simulation")
+        )
 
     async def autonomy_compensate(args: dict[str, object]) -> object:
         return await autonomy.compensate(tenant(args), _record(args, "enactment"))
@@ -244,8 +293,7 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
 
     async def autonomy_abort(args: dict[str, object]) -> object:
         record = tenant(args)
-        await autonomy.halt(record, f"hitl-veto: {args.get('reason') or 'operator abort'}",
-                            "hitl")
+        await autonomy.halt(record, f"hitl-veto: {args.get('reason') or 'operator abort'}", "hitl")
         return autonomy.status(record)
 
     async def faults_list(args: dict[str, object]) -> object:
@@ -255,9 +303,12 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         params = args.get("params") or {}
         if not isinstance(params, dict):
             raise BadInput("fault params must be key=value pairs")
-        fault = await plane.inject(_str(args, "kind"),
-                                   str(args["tenant"]) if args.get("tenant") else None,
-                                   str(args["region"]) if args.get("region") else None, params)
+        fault = await plane.inject(
+            _str(args, "kind"),
+            str(args["tenant"]) if args.get("tenant") else None,
+            str(args["region"]) if args.get("region") else None,
+            params,
+        )
         return plane.public_fault(fault)
 
     async def faults_remove(args: dict[str, object]) -> object:
@@ -266,30 +317,52 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         return await plane.remove(_str(args, "id"))
 
     async def status(args: dict[str, object]) -> object:
-        return {"time_scale": plane.time_scale, "config_version": plane.version,
-                "regions": {r: {"up": up} for r, up in server.region_up.items()},
-                "faults": [plane.public_fault(f) for f in plane.store.faults()],
-                "tenants": {t.id: {"stage": t.stage, "mode": t.mode, "paused": t.paused}
-                            for t in plane.tenants().values()}}
+        return {
+            "time_scale": plane.time_scale,
+            "config_version": plane.version,
+            "regions": {r: {"up": up} for r, up in server.region_up.items()},
+            "faults": [plane.public_fault(f) for f in plane.store.faults()],
+            "tenants": {
+                t.id: {"stage": t.stage, "mode": t.mode, "paused": t.paused}
+                for t in plane.tenants().values()
+            },
+        }
 
     return {
         "status": status,
-        "tenant.status": tenant_status, "tenant.list": tenant_list,
-        "rollout.status": rollout_status, "rollout.advance": rollout_advance,
-        "rollout.pause": rollout_pause, "rollout.resume": rollout_resume,
+        "tenant.status": tenant_status,
+        "tenant.list": tenant_list,
+        "rollout.status": rollout_status,
+        "rollout.advance": rollout_advance,
+        "rollout.pause": rollout_pause,
+        "rollout.resume": rollout_resume,
         "rollout.rollback": rollout_rollback,
-        "glb.status": glb_status, "glb.bias": glb_bias, "glb.unbias": glb_unbias,
-        "flags.show": flags_show, "flags.set": flags_set,
-        "dr.failover": dr_failover, "dr.failback": dr_failback, "dr.status": dr_status,
-        "ops.replay": ops_replay, "provenance.log": provenance_log, "dpo.pages": dpo_pages,
-        "readiness.show": readiness_show, "readiness.verify": readiness_verify,
+        "glb.status": glb_status,
+        "glb.bias": glb_bias,
+        "glb.unbias": glb_unbias,
+        "flags.show": flags_show,
+        "flags.set": flags_set,
+        "dr.failover": dr_failover,
+        "dr.failback": dr_failback,
+        "dr.status": dr_status,
+        "ops.replay": ops_replay,
+        "provenance.log": provenance_log,
+        "dpo.pages": dpo_pages,
+        "readiness.show": readiness_show,
+        "readiness.verify": readiness_verify,
         "readiness.set-budget": readiness_set_budget,
-        "slo.status": slo_status, "slo.reset-budget": slo_reset_budget,
-        "tripwires.status": tripwires_status, "tripwires.events": tripwires_events,
-        "autonomy.set": autonomy_set, "autonomy.simulate": autonomy_simulate,
-        "autonomy.approve": autonomy_approve, "autonomy.enact": autonomy_enact,
-        "autonomy.compensate": autonomy_compensate, "autonomy.status": autonomy_status,
+        "slo.status": slo_status,
+        "slo.reset-budget": slo_reset_budget,
+        "tripwires.status": tripwires_status,
+        "tripwires.events": tripwires_events,
+        "autonomy.set": autonomy_set,
+        "autonomy.simulate": autonomy_simulate,
+        "autonomy.approve": autonomy_approve,
+        "autonomy.enact": autonomy_enact,
+        "autonomy.compensate": autonomy_compensate,
+        "autonomy.status": autonomy_status,
         "autonomy.abort": autonomy_abort,
-        "faults.list": faults_list, "faults.inject": faults_inject,
+        "faults.list": faults_list,
+        "faults.inject": faults_inject,
         "faults.remove": faults_remove,
     }

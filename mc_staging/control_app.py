@@ -45,22 +45,28 @@ class Gateway:
     async def snapshot(self, region: str, tenant: str) -> dict[str, object]:
         try:
             response = await self.plane.client.get(
-                f"{self.plane.region_url(region)}/internal/tenants/{tenant}/snapshot",
-                timeout=5.0)
+                f"{self.plane.region_url(region)}/internal/tenants/{tenant}/snapshot", timeout=5.0
+            )
         except httpx.HTTPError as exc:
             raise BadInput(f"region {region} unreachable for a snapshot of {tenant}") from exc
         return dict(response.json())
 
-    async def set_derived(self, region: str, tenant: str,
-                          expected: dict[str, str | None] | None,
-                          values: dict[str, str | None]) -> tuple[int, dict[str, object]]:
+    async def set_derived(
+        self,
+        region: str,
+        tenant: str,
+        expected: dict[str, str | None] | None,
+        values: dict[str, str | None],
+    ) -> tuple[int, dict[str, object]]:
         body: dict[str, object] = {"values": values}
         if expected is not None:
             body["expected"] = expected
         try:
             response = await self.plane.client.post(
                 f"{self.plane.region_url(region)}/internal/tenants/{tenant}/derived",
-                json=body, timeout=5.0)
+                json=body,
+                timeout=5.0,
+            )
         except httpx.HTTPError:
             return 503, {"error": "unreachable"}
         return response.status_code, dict(response.json())
@@ -74,22 +80,31 @@ class ControlServer:
         self.evaluator = TripwireEvaluator(time_scale)
         self.readings: dict[str, Reading] = {}
         self.region_up: dict[str, bool] = {}
-        self.autonomy = AutonomyEngine(self.plane.store, self.plane.metrics,
-                                       state_dir.signing_key(), Gateway(self.plane),
-                                       self._save_tenant)
+        self.autonomy = AutonomyEngine(
+            self.plane.store,
+            self.plane.metrics,
+            state_dir.signing_key(),
+            Gateway(self.plane),
+            self._save_tenant,
+        )
         self.commands: dict[str, Handler] = build_commands(self)
         self.stats_pool = UpstreamPool(max_idle_per_host=2)
 
-    async def _save_tenant(self, tenant: TenantRecord, action: str,
-                           details: dict[str, object]) -> None:
+    async def _save_tenant(
+        self, tenant: TenantRecord, action: str, details: dict[str, object]
+    ) -> None:
         await self.plane.save(tenant, action, details)
 
     # tick loop ---------------------------------------------------------------------------
     async def _fetch_stats(self, region: str) -> dict[str, object] | None:
         try:
             status, content = await self.stats_pool.request(
-                "GET", f"{self.plane.region_url(region)}/internal/stats", b"",
-                {"authorization": f"Bearer {self.plane.secret}"}, timeout=0.5)
+                "GET",
+                f"{self.plane.region_url(region)}/internal/stats",
+                b"",
+                {"authorization": f"Bearer {self.plane.secret}"},
+                timeout=0.5,
+            )
             return dict(json.loads(content)) if status == 200 else None
         except (UpstreamError, ValueError):
             return None
@@ -105,14 +120,14 @@ class ControlServer:
         config = self.plane.runtime_config()
         for tenant in self.plane.tenants().values():
             reading, firings = self.evaluator.evaluate(
-                tenant.id, self.sampler, now, tenant.readiness.slo_baseline.availability)
+                tenant.id, self.sampler, now, tenant.readiness.slo_baseline.availability
+            )
             self.readings[tenant.id] = reading
             self._export(tenant, reading, config.tenants[tenant.id].weights)
             for firing in firings:
                 await self._act(firing)
 
-    def _export(self, tenant: TenantRecord, reading: Reading,
-                weights: dict[str, int]) -> None:
+    def _export(self, tenant: TenantRecord, reading: Reading, weights: dict[str, int]) -> None:
         m = self.plane.metrics
         t = tenant.id
         m.stage.labels(t).set(STAGE_INDEX[tenant.stage])
@@ -123,7 +138,8 @@ class ControlServer:
         secondary = next(r for r in tenant.regions if r != tenant.primary)
         m.canary_weight.labels(t).set(weights.get(secondary, 0))
         m.budget_remaining.labels(t).set(
-            1.0 if reading.error_budget_remaining is None else reading.error_budget_remaining)
+            1.0 if reading.error_budget_remaining is None else reading.error_budget_remaining
+        )
         m.budget_burn.labels(t, "1h").set(reading.burn_fast or 0.0)
         m.budget_burn.labels(t, "6h").set(reading.burn_slow or 0.0)
         budget = tenant.readiness.query_budgets.get("cost_units_per_plan_day", 1.0)
@@ -154,8 +170,7 @@ class ControlServer:
                 if healthy is None:
                     result = "no region can take the tenant's traffic: nothing to bias to"
                 else:
-                    await self.plane.bias(tenant, healthy, 100, actor,
-                                          "replication lag tripwire")
+                    await self.plane.bias(tenant, healthy, 100, actor, "replication lag tripwire")
                     result = f"biased to {healthy}"
             elif firing.action in ("rollback_to_ap", "rollback_and_page_dpo"):
                 if tenant.stage == "rolled-back":
@@ -164,8 +179,11 @@ class ControlServer:
                     await self.plane.rollback(tenant, f"tripwire {firing.tripwire}", actor)
                 if firing.action == "rollback_and_page_dpo":
                     page_id = self.plane.store.page(
-                        tenant.id, "critical", "residency violation",
-                        {"violations": firing.value, "tripwire": firing.tripwire})
+                        tenant.id,
+                        "critical",
+                        "residency violation",
+                        {"violations": firing.value, "tripwire": firing.tripwire},
+                    )
                     self.plane.metrics.dpo_pages.labels(tenant.id).inc()
                     result += f"; paged DPO (page {page_id})"
             elif firing.action == "halt_autonomy":
@@ -174,18 +192,23 @@ class ControlServer:
                 else:
                     await self.autonomy.halt(tenant, f"tripwire {firing.tripwire}", actor)
             event: dict[str, object] = {
-                "tenant": firing.tenant, "tripwire": firing.tripwire, "action": firing.action,
-                "result": result, "condition_since": firing.condition_since,
+                "tenant": firing.tenant,
+                "tripwire": firing.tripwire,
+                "action": firing.action,
+                "result": result,
+                "condition_since": firing.condition_since,
                 "fired_at": firing.fired_at,
                 "time_to_action_wall_seconds": firing.fired_at - firing.condition_since,
-                "value": firing.value, "threshold": firing.threshold,
+                "value": firing.value,
+                "threshold": firing.threshold,
                 "window_wall_seconds": firing.window_wall_seconds,
                 "window_plan_seconds": firing.window_wall_seconds * self.plane.time_scale,
                 "time_scale": self.plane.time_scale,
             }
             self.plane.store.add_tripwire_event(event)
-            self.plane.metrics.tripwire_actions.labels(firing.tenant, firing.tripwire,
-                                                       firing.action).inc()
+            self.plane.metrics.tripwire_actions.labels(
+                firing.tenant, firing.tripwire, firing.action
+            ).inc()
 
     def _healthiest(self, tenant: TenantRecord) -> str | None:
         """The region to bias to: an A/P tenant's serving primary (the passive side is the
@@ -235,8 +258,9 @@ class ControlServer:
         if op_id:
             previous = self.plane.store.op_result(str(op_id))
             if previous is not None:
-                return JSONResponse({"result": previous["result"], "op_id": op_id,
-                                     "idempotent_replay": True})
+                return JSONResponse(
+                    {"result": previous["result"], "op_id": op_id, "idempotent_replay": True}
+                )
         async with contextlib.AsyncExitStack() as stack:
             if not name.endswith((".status", ".show", ".log", ".list", ".pages", ".events")):
                 await stack.enter_async_context(self.plane.lock)
@@ -247,15 +271,19 @@ class ControlServer:
 
     async def admin_faults(self, request: Request) -> Response:
         if request.method == "GET":
-            return JSONResponse({"faults": [self.plane.public_fault(f)
-                                            for f in self.plane.store.faults()]})
+            return JSONResponse(
+                {"faults": [self.plane.public_fault(f) for f in self.plane.store.faults()]}
+            )
         body = await request.json()
         if not isinstance(body, dict) or "kind" not in body:
             raise BadInput("fault body must be a JSON object with 'kind'")
         async with self.plane.lock:
             fault = await self.plane.inject(
-                str(body["kind"]), body.get("tenant") or None, body.get("region") or None,
-                dict(body.get("params") or {}))
+                str(body["kind"]),
+                body.get("tenant") or None,
+                body.get("region") or None,
+                dict(body.get("params") or {}),
+            )
         return JSONResponse(self.plane.public_fault(fault), status_code=201)
 
     async def admin_fault_delete(self, request: Request) -> Response:
@@ -264,12 +292,14 @@ class ControlServer:
         return JSONResponse(result)
 
     async def healthz(self, _request: Request) -> Response:
-        return JSONResponse({"status": "ok", "component": "control",
-                             "time_scale": self.plane.time_scale})
+        return JSONResponse(
+            {"status": "ok", "component": "control", "time_scale": self.plane.time_scale}
+        )
 
     async def metrics_route(self, _request: Request) -> Response:
-        return Response(exposition(self.plane.metrics.registry),
-                        media_type="text/plain; version=0.0.4")
+        return Response(
+            exposition(self.plane.metrics.registry), media_type="text/plain; version=0.0.4"
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -283,12 +313,18 @@ class ControlServer:
 
     def app(self) -> Starlette:
         s = self.plane.secret
-        return Starlette(routes=[
-            Route("/healthz", self.healthz),
-            Route("/metrics", self.metrics_route),
-            Route("/internal/config", guarded(s, self.config_route)),
-            Route("/api/{command}", guarded(s, self.api), methods=["POST"]),
-            Route("/admin/faults", guarded(s, self.admin_faults), methods=["GET", "POST"]),
-            Route("/admin/faults/{fault_id}", guarded(s, self.admin_fault_delete),
-                  methods=["DELETE"]),
-        ], lifespan=self.lifespan)
+        return Starlette(
+            routes=[
+                Route("/healthz", self.healthz),
+                Route("/metrics", self.metrics_route),
+                Route("/internal/config", guarded(s, self.config_route)),
+                Route("/api/{command}", guarded(s, self.api), methods=["POST"]),
+                Route("/admin/faults", guarded(s, self.admin_faults), methods=["GET", "POST"]),
+                Route(
+                    "/admin/faults/{fault_id}",
+                    guarded(s, self.admin_fault_delete),
+                    methods=["DELETE"],
+                ),
+            ],
+            lifespan=self.lifespan,
+        )

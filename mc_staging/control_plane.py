@@ -59,16 +59,23 @@ class ControlPlane:
     def tenant(self, tenant_id: str | None) -> TenantRecord:
         tenants = self.tenants()
         if tenant_id not in tenants:
-            raise BadInput(f"tenant {tenant_id!r} unknown: known tenants are "
-                           f"{', '.join(sorted(tenants))}")
+            raise BadInput(
+                f"tenant {tenant_id!r} unknown: known tenants are {', '.join(sorted(tenants))}"
+            )
         return tenants[str(tenant_id)]
 
     def region_specs(self) -> list[RegionSpec]:
         if self._ports is None:
             self._ports = self.state_dir.ports()
         ports = self._ports
-        return [RegionSpec(id=r.id, jurisdiction=r.jurisdiction,
-                           url=f"http://127.0.0.1:{ports[f'region-{r.id}']}") for r in REGIONS]
+        return [
+            RegionSpec(
+                id=r.id,
+                jurisdiction=r.jurisdiction,
+                url=f"http://127.0.0.1:{ports[f'region-{r.id}']}",
+            )
+            for r in REGIONS
+        ]
 
     def region_url(self, region: str) -> str:
         return next(r.url for r in self.region_specs() if r.id == region)
@@ -79,18 +86,31 @@ class ControlPlane:
         faults = self.store.faults()
         tenants = {
             t.id: TenantRuntime(
-                id=t.id, residency=t.residency, mode=t.mode, regions=t.regions,
-                primary=t.failed_over_to or t.primary, weights=tenant_weights(t, faults),
-                purposes=t.purposes, persisted_only=t.persisted_only,
-                persisted_queries=t.persisted_queries, ttl_autotune=t.ttl_autotune,
+                id=t.id,
+                residency=t.residency,
+                mode=t.mode,
+                regions=t.regions,
+                primary=t.failed_over_to or t.primary,
+                weights=tenant_weights(t, faults),
+                purposes=t.purposes,
+                persisted_only=t.persisted_only,
+                persisted_queries=t.persisted_queries,
+                ttl_autotune=t.ttl_autotune,
                 query_budget_units_per_second=int(
-                    t.readiness.query_budgets.get("units_per_second", 5000)),
-                stage=t.stage, paused=t.paused)
+                    t.readiness.query_budgets.get("units_per_second", 5000)
+                ),
+                stage=t.stage,
+                paused=t.paused,
+            )
             for t in self.tenants().values()
         }
-        self._config = RuntimeConfig(version=self.version, time_scale=self.time_scale,
-                                     regions=self.region_specs(), tenants=tenants,
-                                     faults=faults)
+        self._config = RuntimeConfig(
+            version=self.version,
+            time_scale=self.time_scale,
+            regions=self.region_specs(),
+            tenants=tenants,
+            faults=faults,
+        )
         return self._config
 
     async def publish(self, wait: bool = True) -> None:
@@ -111,8 +131,9 @@ class ControlPlane:
         pid = self.state_dir.pids().get(component)
         return pid is not None and pid_alive(pid)
 
-    async def save(self, tenant: TenantRecord, action: str, details: dict[str, object],
-                   actor: str = "operator") -> None:
+    async def save(
+        self, tenant: TenantRecord, action: str, details: dict[str, object], actor: str = "operator"
+    ) -> None:
         self.store.save_tenant(tenant)
         self.store.append_provenance(actor, action, tenant.id, details)
         await self.publish()
@@ -122,21 +143,28 @@ class ControlPlane:
         faults = self.store.faults()
         elapsed_plan = (time.time() - tenant.stage_entered_at) * self.time_scale
         return {
-            "tenant": tenant.id, "wave": tenant.wave, "residency": tenant.residency,
-            "mode": tenant.mode, "mode_short": "A/A" if tenant.mode == "active-active" else "A/P",
-            "regions": tenant.regions, "primary": tenant.failed_over_to or tenant.primary,
+            "tenant": tenant.id,
+            "wave": tenant.wave,
+            "residency": tenant.residency,
+            "mode": tenant.mode,
+            "mode_short": "A/A" if tenant.mode == "active-active" else "A/P",
+            "regions": tenant.regions,
+            "primary": tenant.failed_over_to or tenant.primary,
             "failed_over_to": tenant.failed_over_to,
             "rollout": {
-                "stage": tenant.stage, "stage_index": STAGE_INDEX[tenant.stage],
-                "weight": STAGE_SECONDARY_WEIGHT[tenant.stage], "paused": tenant.paused,
-                "pause_reason": tenant.pause_reason, "stage_entered_at": tenant.stage_entered_at,
+                "stage": tenant.stage,
+                "stage_index": STAGE_INDEX[tenant.stage],
+                "weight": STAGE_SECONDARY_WEIGHT[tenant.stage],
+                "paused": tenant.paused,
+                "pause_reason": tenant.pause_reason,
+                "stage_entered_at": tenant.stage_entered_at,
                 "stage_elapsed_plan_seconds": round(elapsed_plan, 3),
                 "stage_min_plan_seconds": STAGE_MIN_PLAN_SECONDS[tenant.stage],
             },
-            "flags": {"ttl_autotune": tenant.ttl_autotune,
-                      "persisted_only": tenant.persisted_only},
+            "flags": {"ttl_autotune": tenant.ttl_autotune, "persisted_only": tenant.persisted_only},
             "glb": {"weights": tenant_weights(tenant, faults), "bias": tenant.glb_bias},
-            "purposes": tenant.purposes, "autonomy_pilot": tenant.autonomy_pilot,
+            "purposes": tenant.purposes,
+            "autonomy_pilot": tenant.autonomy_pilot,
             "autonomy": tenant.autonomy.model_dump(),
             "slo_baseline": tenant.readiness.slo_baseline.model_dump(),
         }
@@ -144,8 +172,9 @@ class ControlPlane:
     # rollout -----------------------------------------------------------------------------
     async def advance(self, tenant: TenantRecord, force: bool) -> dict[str, object]:
         if tenant.paused:
-            raise PolicyRefused(f"rollout of {tenant.id} is paused ({tenant.pause_reason}); "
-                                "`rollout resume` first")
+            raise PolicyRefused(
+                f"rollout of {tenant.id} is paused ({tenant.pause_reason}); `rollout resume` first"
+            )
         if tenant.stage == "ga":
             raise PolicyRefused(f"{tenant.id} is already at GA")
         elapsed = (time.time() - tenant.stage_entered_at) * self.time_scale
@@ -154,16 +183,20 @@ class ControlPlane:
             raise PolicyRefused(
                 f"{tenant.id} has been in {tenant.stage} for {elapsed:.0f} plan s of "
                 f"{needed:.0f}; wait {(needed - elapsed) / self.time_scale:.1f} wall s "
-                "or pass --force")
+                "or pass --force"
+            )
         previous = tenant.stage
-        tenant.stage = "bake" if tenant.stage == "rolled-back" else STAGES[
-            STAGES.index(tenant.stage) + 1]
+        tenant.stage = (
+            "bake" if tenant.stage == "rolled-back" else STAGES[STAGES.index(tenant.stage) + 1]
+        )
         tenant.stage_entered_at = time.time()
         if tenant.stage in ("canary-20", "canary-50", "ga"):
             tenant.mode = "active-active"
-        await self.save(tenant, "rollout.advance",
-                        {"from": previous, "to": tenant.stage, "forced": force and
-                         elapsed < needed})
+        await self.save(
+            tenant,
+            "rollout.advance",
+            {"from": previous, "to": tenant.stage, "forced": force and elapsed < needed},
+        )
         return self.tenant_status(tenant)
 
     async def pause(self, tenant: TenantRecord, reason: str, actor: str = "operator") -> None:
@@ -171,34 +204,50 @@ class ControlPlane:
         tenant.pause_reason = reason
         await self.save(tenant, "rollout.pause", {"reason": reason}, actor)
 
-    async def resume(self, tenant: TenantRecord, budget_remaining: float | None,
-                     force: bool) -> dict[str, object]:
+    async def resume(
+        self, tenant: TenantRecord, budget_remaining: float | None, force: bool
+    ) -> dict[str, object]:
         if not tenant.paused:
             raise PolicyRefused(f"rollout of {tenant.id} is not paused")
         if budget_remaining is not None and budget_remaining < 0.6 and not force:
-            raise PolicyRefused(f"error budget of {tenant.id} is at {budget_remaining:.1%} "
-                                "(< 60%); `slo reset-budget` or pass --force")
+            raise PolicyRefused(
+                f"error budget of {tenant.id} is at {budget_remaining:.1%} "
+                "(< 60%); `slo reset-budget` or pass --force"
+            )
         tenant.paused = False
         tenant.pause_reason = None
         await self.save(tenant, "rollout.resume", {"forced": force})
         return self.tenant_status(tenant)
 
-    async def rollback(self, tenant: TenantRecord, reason: str,
-                       actor: str = "operator") -> dict[str, object]:
+    async def rollback(
+        self, tenant: TenantRecord, reason: str, actor: str = "operator"
+    ) -> dict[str, object]:
         previous = tenant.stage
         tenant.mode = "active-passive"
         tenant.stage = "rolled-back"
         tenant.stage_entered_at = time.time()
-        await self.save(tenant, "rollout.rollback",
-                        {"from": previous, "to": "rolled-back (A/P)", "reason": reason}, actor)
+        await self.save(
+            tenant,
+            "rollout.rollback",
+            {"from": previous, "to": "rolled-back (A/P)", "reason": reason},
+            actor,
+        )
         return self.tenant_status(tenant)
 
     # glb & flags -------------------------------------------------------------------------
-    async def bias(self, tenant: TenantRecord, region: str, weight: int,
-                   actor: str = "operator", reason: str = "") -> dict[str, object]:
+    async def bias(
+        self,
+        tenant: TenantRecord,
+        region: str,
+        weight: int,
+        actor: str = "operator",
+        reason: str = "",
+    ) -> dict[str, object]:
         if region not in tenant.regions:
-            raise BadInput(f"region {region!r} does not serve {tenant.id}: use one of "
-                           f"{', '.join(tenant.regions)}")
+            raise BadInput(
+                f"region {region!r} does not serve {tenant.id}: use one of "
+                f"{', '.join(tenant.regions)}"
+            )
         if not 0 <= weight <= 100:
             raise BadInput(f"--weight must be within 0..100, got {weight}")
         others = [r for r in tenant.regions if r != region]
@@ -222,21 +271,29 @@ class ControlPlane:
         return self.tenant_status(tenant)
 
     # DR ----------------------------------------------------------------------------------
-    async def failover(self, tenant: TenantRecord, to: str | None,
-                       lag_into: dict[str, float]) -> dict[str, object]:
+    async def failover(
+        self, tenant: TenantRecord, to: str | None, lag_into: dict[str, float]
+    ) -> dict[str, object]:
         source = tenant.failed_over_to or tenant.primary
         target = to or next(r for r in tenant.regions if r != source)
         if target not in tenant.regions or target == source:
-            raise BadInput(f"cannot fail {tenant.id} over from {source} to {target!r}: "
-                           f"choose another of {', '.join(tenant.regions)}")
+            raise BadInput(
+                f"cannot fail {tenant.id} over from {source} to {target!r}: "
+                f"choose another of {', '.join(tenant.regions)}"
+            )
         started = time.time()
         tenant.failed_over_to = target
         tenant.glb_bias = None
         await self.save(tenant, "dr.failover", {"from": source, "to": target})
         serving_at = await self._probe(target, tenant)
         record: dict[str, object] = {
-            "kind": "failover", "id": f"dr-{uuid.uuid4().hex[:10]}", "tenant": tenant.id,
-            "from": source, "to": target, "started_at": started, "serving_at": serving_at,
+            "kind": "failover",
+            "id": f"dr-{uuid.uuid4().hex[:10]}",
+            "tenant": tenant.id,
+            "from": source,
+            "to": target,
+            "started_at": started,
+            "serving_at": serving_at,
             "rto_wall_seconds": None if serving_at is None else serving_at - started,
             "rpo_wall_seconds": lag_into.get(target, 0.0),
             "time_scale": self.time_scale,
@@ -256,8 +313,13 @@ class ControlPlane:
         await self.save(tenant, "dr.failback", {"from": previous, "to": original})
         serving_at = await self._probe(original, tenant)
         record: dict[str, object] = {
-            "kind": "failback", "id": f"dr-{uuid.uuid4().hex[:10]}", "tenant": tenant.id,
-            "from": previous, "to": original, "started_at": started, "serving_at": serving_at,
+            "kind": "failback",
+            "id": f"dr-{uuid.uuid4().hex[:10]}",
+            "tenant": tenant.id,
+            "from": previous,
+            "to": original,
+            "started_at": started,
+            "serving_at": serving_at,
             "rto_wall_seconds": None if serving_at is None else serving_at - started,
             "time_scale": self.time_scale,
         }
@@ -278,8 +340,10 @@ class ControlPlane:
             try:
                 response = await self.client.post(
                     f"{self.region_url(region)}/v1/tenants/{tenant.id}/query",
-                    json={"id": "get_derived"}, headers={"x-mc-purpose": tenant.purposes[0]},
-                    timeout=1.0)
+                    json={"id": "get_derived"},
+                    headers={"x-mc-purpose": tenant.purposes[0]},
+                    timeout=1.0,
+                )
                 if response.status_code == 200:
                     return time.time()
             except httpx.HTTPError:
@@ -288,31 +352,53 @@ class ControlPlane:
         return None
 
     # faults ------------------------------------------------------------------------------
-    async def inject(self, kind: str, tenant: str | None, region: str | None,
-                     params: dict[str, float | str | bool]) -> Fault:
+    async def inject(
+        self,
+        kind: str,
+        tenant: str | None,
+        region: str | None,
+        params: dict[str, float | str | bool],
+    ) -> Fault:
         if kind not in FAULT_KINDS:
             raise BadInput(f"fault kind {kind!r} unknown: use one of {', '.join(FAULT_KINDS)}")
         if tenant is not None:
             self.tenant(tenant)
         if region is not None and region not in {r.id for r in REGIONS}:
             raise BadInput(f"region {region!r} unknown")
-        needs_tenant = kind in ("conflict-storm", "non-persisted-burst", "derived-drift",
-                                "residency-regression")
+        needs_tenant = kind in (
+            "conflict-storm",
+            "non-persisted-burst",
+            "derived-drift",
+            "residency-regression",
+        )
         if needs_tenant and tenant is None:
             raise BadInput(f"fault {kind!r} needs --tenant")
         if kind in ("region-crash", "residency-regression") and region is None:
             raise BadInput(f"fault {kind!r} needs --region")
-        fault = Fault(id=f"fault-{uuid.uuid4().hex[:10]}", kind=kind, tenant=tenant,
-                      region=region, params={k: _coerce(v) for k, v in params.items()},
-                      injected_at=time.time())
+        fault = Fault(
+            id=f"fault-{uuid.uuid4().hex[:10]}",
+            kind=kind,
+            tenant=tenant,
+            region=region,
+            params={k: _coerce(v) for k, v in params.items()},
+            injected_at=time.time(),
+        )
         if kind == "region-crash":
             self._kill_region(str(region))
         if kind == "derived-drift":
             fault = await self._drift(fault)
         self.store.add_fault(fault)
-        self.store.append_provenance("admin", "fault.inject", tenant, {
-            "fault_id": fault.id, "kind": kind, "region": region,
-            "params": {k: v for k, v in params.items() if k != "original"}})
+        self.store.append_provenance(
+            "admin",
+            "fault.inject",
+            tenant,
+            {
+                "fault_id": fault.id,
+                "kind": kind,
+                "region": region,
+                "params": {k: v for k, v in params.items() if k != "original"},
+            },
+        )
         await self.publish()
         return fault
 
@@ -328,12 +414,14 @@ class ControlPlane:
             for region, rows in original.items():
                 await self.client.post(
                     f"{self.region_url(region)}/internal/tenants/{fault.tenant}/derived",
-                    json={"values": {**{n: None for n in ("count:drift",)}, **rows}})
+                    json={"values": {**{n: None for n in ("count:drift",)}, **rows}},
+                )
         self.store.remove_fault(fault.id)
         if fault.kind == "residency-regression":
             # remediation: out-of-jurisdiction copies are purged when the regression is fixed
             response = await self.client.post(
-                f"{self.region_url(str(fault.region))}/internal/tenants/{fault.tenant}/purge")
+                f"{self.region_url(str(fault.region))}/internal/tenants/{fault.tenant}/purge"
+            )
             details["purged"] = response.json().get("purged")
         self.store.append_provenance("admin", "fault.remove", fault.tenant, details)
         await self.publish()
@@ -363,17 +451,22 @@ class ControlPlane:
         tenant = self.tenant(fault.tenant)
         original: dict[str, dict[str, str | None]] = {}
         for region in tenant.regions:
-            snap = (await self.client.get(
-                f"{self.region_url(region)}/internal/tenants/{tenant.id}/snapshot")).json()
+            snap = (
+                await self.client.get(
+                    f"{self.region_url(region)}/internal/tenants/{tenant.id}/snapshot"
+                )
+            ).json()
             rows = dict(snap["derived"])
             original[region] = {**rows, "count:drift": None}
             drifted: dict[str, str | None] = {n: f"{v}-drift" for n, v in rows.items()}
             drifted["count:drift"] = "1"
             await self.client.post(
                 f"{self.region_url(region)}/internal/tenants/{tenant.id}/derived",
-                json={"values": drifted})
-        return fault.model_copy(update={"params": {**fault.params,
-                                                   "original": json.dumps(original)}})
+                json={"values": drifted},
+            )
+        return fault.model_copy(
+            update={"params": {**fault.params, "original": json.dumps(original)}}
+        )
 
     def public_fault(self, fault: Fault) -> dict[str, object]:
         data = fault.model_dump()

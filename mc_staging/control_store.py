@@ -52,8 +52,9 @@ class ControlStore:
         return {k: v.model_copy(deep=True) for k, v in self._tenants.items()}
 
     def save_tenant(self, tenant: TenantRecord) -> None:
-        self.db.execute("INSERT OR REPLACE INTO tenants VALUES (?, ?)",
-                        (tenant.id, tenant.model_dump_json()))
+        self.db.execute(
+            "INSERT OR REPLACE INTO tenants VALUES (?, ?)", (tenant.id, tenant.model_dump_json())
+        )
         self._tenants = None
 
     # provenance --------------------------------------------------------------------------
@@ -63,16 +64,33 @@ class ControlStore:
         row = self.db.execute("SELECT hash FROM provenance ORDER BY seq DESC LIMIT 1").fetchone()
         prev_hash = str(row[0]) if row else GENESIS
         at = time.time()
-        body = json.dumps({"at": at, "actor": actor, "action": action, "tenant": tenant,
-                           "details": details, "prev_hash": prev_hash}, sort_keys=True)
+        body = json.dumps(
+            {
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "tenant": tenant,
+                "details": details,
+                "prev_hash": prev_hash,
+            },
+            sort_keys=True,
+        )
         digest = hashlib.sha256(body.encode()).hexdigest()
         cursor = self.db.execute(
             "INSERT INTO provenance (at, actor, action, tenant, details, prev_hash, hash)"
             " VALUES (?,?,?,?,?,?,?)",
             (at, actor, action, tenant, json.dumps(details, sort_keys=True), prev_hash, digest),
         )
-        return {"seq": cursor.lastrowid, "at": at, "actor": actor, "action": action,
-                "tenant": tenant, "details": details, "prev_hash": prev_hash, "hash": digest}
+        return {
+            "seq": cursor.lastrowid,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "tenant": tenant,
+            "details": details,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        }
 
     def provenance(self, tenant: str | None = None, limit: int = 1000) -> list[dict[str, object]]:
         rows = self.db.execute(
@@ -81,8 +99,16 @@ class ControlStore:
             (tenant, tenant, limit),
         ).fetchall()
         return [
-            {"seq": r[0], "at": r[1], "actor": r[2], "action": r[3], "tenant": r[4],
-             "details": json.loads(r[5]), "prev_hash": r[6], "hash": r[7]}
+            {
+                "seq": r[0],
+                "at": r[1],
+                "actor": r[2],
+                "action": r[3],
+                "tenant": r[4],
+                "details": json.loads(r[5]),
+                "prev_hash": r[6],
+                "hash": r[7],
+            }
             for r in reversed(rows)
         ]
 
@@ -93,9 +119,17 @@ class ControlStore:
             "SELECT seq, at, actor, action, tenant, details, prev_hash, hash FROM provenance"
             " ORDER BY seq"
         ):
-            body = json.dumps({"at": at, "actor": actor, "action": action, "tenant": tenant,
-                               "details": json.loads(details), "prev_hash": prev_hash},
-                              sort_keys=True)
+            body = json.dumps(
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": action,
+                    "tenant": tenant,
+                    "details": json.loads(details),
+                    "prev_hash": prev_hash,
+                },
+                sort_keys=True,
+            )
             if prev_hash != prev or hashlib.sha256(body.encode()).hexdigest() != digest:
                 return False, int(seq)
             prev = str(digest)
@@ -112,14 +146,26 @@ class ControlStore:
     def pages(self, tenant: str | None = None) -> list[dict[str, object]]:
         rows = self.db.execute(
             "SELECT id, at, tenant, severity, reason, details FROM pages"
-            " WHERE (? IS NULL OR tenant = ?) ORDER BY id", (tenant, tenant),
+            " WHERE (? IS NULL OR tenant = ?) ORDER BY id",
+            (tenant, tenant),
         ).fetchall()
-        return [{"id": r[0], "at": r[1], "tenant": r[2], "severity": r[3], "reason": r[4],
-                 "recipient": "dpo", "details": json.loads(r[5])} for r in rows]
+        return [
+            {
+                "id": r[0],
+                "at": r[1],
+                "tenant": r[2],
+                "severity": r[3],
+                "reason": r[4],
+                "recipient": "dpo",
+                "details": json.loads(r[5]),
+            }
+            for r in rows
+        ]
 
     def add_tripwire_event(self, record: dict[str, object]) -> None:
-        self.db.execute("INSERT INTO tripwire_events (record) VALUES (?)",
-                        (json.dumps(record, sort_keys=True),))
+        self.db.execute(
+            "INSERT INTO tripwire_events (record) VALUES (?)", (json.dumps(record, sort_keys=True),)
+        )
 
     def tripwire_events(self, tenant: str | None = None) -> list[dict[str, object]]:
         rows = self.db.execute("SELECT record FROM tripwire_events ORDER BY id").fetchall()
@@ -143,26 +189,34 @@ class ControlStore:
         return json.loads(row[0]) if row else None
 
     def save_op(self, op_id: str, result: dict[str, object]) -> None:
-        self.db.execute("INSERT OR IGNORE INTO ops VALUES (?,?,?)",
-                        (op_id, json.dumps(result, sort_keys=True), time.time()))
+        self.db.execute(
+            "INSERT OR IGNORE INTO ops VALUES (?,?,?)",
+            (op_id, json.dumps(result, sort_keys=True), time.time()),
+        )
 
     # documents (simulations, enactments, used tokens, DR records) -------------------------
     def put_document(self, kind: str, doc_id: str, record: dict[str, object]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO documents VALUES (?,?,?)",
-                        (kind, doc_id, json.dumps(record, sort_keys=True)))
+        self.db.execute(
+            "INSERT OR REPLACE INTO documents VALUES (?,?,?)",
+            (kind, doc_id, json.dumps(record, sort_keys=True)),
+        )
 
     def insert_document(self, kind: str, doc_id: str, record: dict[str, object]) -> bool:
         """Insert once; False if (kind, id) already exists (used for single-use tokens)."""
-        cursor = self.db.execute("INSERT OR IGNORE INTO documents VALUES (?,?,?)",
-                                 (kind, doc_id, json.dumps(record, sort_keys=True)))
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO documents VALUES (?,?,?)",
+            (kind, doc_id, json.dumps(record, sort_keys=True)),
+        )
         return cursor.rowcount == 1
 
     def document(self, kind: str, doc_id: str) -> dict[str, object] | None:
-        row = self.db.execute("SELECT record FROM documents WHERE kind=? AND id=?",
-                              (kind, doc_id)).fetchone()
+        row = self.db.execute(
+            "SELECT record FROM documents WHERE kind=? AND id=?", (kind, doc_id)
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def documents(self, kind: str) -> list[dict[str, object]]:
-        rows = self.db.execute("SELECT record FROM documents WHERE kind=? ORDER BY rowid",
-                               (kind,)).fetchall()
+        rows = self.db.execute(
+            "SELECT record FROM documents WHERE kind=? ORDER BY rowid", (kind,)
+        ).fetchall()
         return [json.loads(r[0]) for r in rows]

@@ -18,8 +18,14 @@ from mc_staging.metrics import RegionMetrics
 from mc_staging.model import RuntimeConfig, TenantRuntime, faults_for
 from mc_staging.store import RegionStore
 
-COST_UNITS = {"get_entity": 1, "get_derived": 1, "put_entity": 2, "delete_entity": 2,
-              "list_entities": 5, "adhoc": 5}
+COST_UNITS = {
+    "get_entity": 1,
+    "get_derived": 1,
+    "put_entity": 2,
+    "delete_entity": 2,
+    "list_entities": 5,
+    "adhoc": 5,
+}
 WRITE_QUERIES = {"put_entity", "delete_entity"}
 
 
@@ -98,7 +104,10 @@ class DataPlane:
             counters.non_persisted += 1
             self.metrics.non_persisted.labels(tenant, self.region_id).inc()
         self.metrics.requests.labels(
-            tenant, self.region_id, result.route, str(result.status),
+            tenant,
+            self.region_id,
+            result.route,
+            str(result.status),
             "true" if result.persisted else "false",
         ).inc()
         self.metrics.latency.labels(tenant, self.region_id, result.route).observe(seconds)
@@ -112,54 +121,78 @@ class DataPlane:
             return QueryResult(503, _err("not_ready", "region has no config yet"), route, True)
         tenant = config.tenants.get(tenant_id)
         if tenant is None:
-            return QueryResult(404, _err("unknown_tenant", f"tenant {tenant_id!r} unknown"),
-                               route, persisted)
+            return QueryResult(
+                404, _err("unknown_tenant", f"tenant {tenant_id!r} unknown"), route, persisted
+            )
         for fault in faults_for(config, "latency", tenant=tenant_id, region=self.region_id):
             await asyncio.sleep(float(fault.params.get("latency_ms", 0.0)) / 1000.0)
         for fault in faults_for(config, "error-rate", tenant=tenant_id, region=self.region_id):
             if random.random() < float(fault.params.get("rate", 0.0)):
-                return QueryResult(503, _err("injected_error", "error-rate fault"),
-                                   route, persisted)
+                return QueryResult(
+                    503, _err("injected_error", "error-rate fault"), route, persisted
+                )
         counters = self.counters_for(tenant_id)
         out_of_jurisdiction = self.jurisdiction != tenant.residency
         if out_of_jurisdiction and not self.gate_open(tenant_id):
             counters.residency_denials += 1
             self.metrics.residency_denials.labels(tenant_id, self.region_id).inc()
-            return QueryResult(451, _err("residency_denied",
-                                         f"{tenant_id} is {tenant.residency}-resident; region "
-                                         f"{self.region_id} is {self.jurisdiction}"),
-                               route, persisted)
+            return QueryResult(
+                451,
+                _err(
+                    "residency_denied",
+                    f"{tenant_id} is {tenant.residency}-resident; region "
+                    f"{self.region_id} is {self.jurisdiction}",
+                ),
+                route,
+                persisted,
+            )
         if not out_of_jurisdiction and self.region_id not in tenant.regions:
-            return QueryResult(421, _err("misdirected", f"{tenant_id} not served here"),
-                               route, persisted)
+            return QueryResult(
+                421, _err("misdirected", f"{tenant_id} not served here"), route, persisted
+            )
         if purpose is None or purpose not in tenant.purposes:
             counters.purpose_denials += 1
             self.metrics.purpose_denials.labels(tenant_id, self.region_id).inc()
-            return QueryResult(403, _err("purpose_denied",
-                                         f"purpose {purpose!r} not allowed for {tenant_id}"),
-                               route, persisted)
+            return QueryResult(
+                403,
+                _err("purpose_denied", f"purpose {purpose!r} not allowed for {tenant_id}"),
+                route,
+                persisted,
+            )
         if query_id is None:
-            return QueryResult(400, _err("bad_request", "body needs 'id' or 'query'"),
-                               route, persisted)
+            return QueryResult(
+                400, _err("bad_request", "body needs 'id' or 'query'"), route, persisted
+            )
         if not persisted and tenant.persisted_only:
-            return QueryResult(403, _err("persisted_only",
-                                         f"{tenant_id} accepts persisted queries only"),
-                               route, persisted)
+            return QueryResult(
+                403,
+                _err("persisted_only", f"{tenant_id} accepts persisted queries only"),
+                route,
+                persisted,
+            )
         if persisted and query_id not in tenant.persisted_queries:
-            return QueryResult(400, _err("unknown_query", f"query id {query_id!r} unknown"),
-                               route, persisted)
+            return QueryResult(
+                400, _err("unknown_query", f"query id {query_id!r} unknown"), route, persisted
+            )
         if not self._spend(tenant, COST_UNITS.get(route, 1)):
             counters.budget_rejections += 1
             self.metrics.budget_rejections.labels(tenant_id, self.region_id).inc()
-            return QueryResult(429, _err("budget_exceeded", "query budget exhausted"),
-                               route, persisted)
-        if (query_id in WRITE_QUERIES and tenant.mode == "active-passive"
-                and self.region_id in tenant.regions and tenant.primary != self.region_id):
-            return QueryResult(409, _err("not_primary",
-                                         f"{tenant_id} is A/P; primary is {tenant.primary}"),
-                               route, persisted)
-        return self._run(tenant, query_id, variables, op_id, route, persisted,
-                         out_of_jurisdiction)
+            return QueryResult(
+                429, _err("budget_exceeded", "query budget exhausted"), route, persisted
+            )
+        if (
+            query_id in WRITE_QUERIES
+            and tenant.mode == "active-passive"
+            and self.region_id in tenant.regions
+            and tenant.primary != self.region_id
+        ):
+            return QueryResult(
+                409,
+                _err("not_primary", f"{tenant_id} is A/P; primary is {tenant.primary}"),
+                route,
+                persisted,
+            )
+        return self._run(tenant, query_id, variables, op_id, route, persisted, out_of_jurisdiction)
 
     def _spend(self, tenant: TenantRuntime, units: int) -> bool:
         rate = float(tenant.query_budget_units_per_second)
@@ -178,31 +211,45 @@ class DataPlane:
         return True
 
     def _run(
-        self, tenant: TenantRuntime, query_id: str, variables: dict[str, object],
-        op_id: str | None, route: str, persisted: bool, out_of_jurisdiction: bool,
+        self,
+        tenant: TenantRuntime,
+        query_id: str,
+        variables: dict[str, object],
+        op_id: str | None,
+        route: str,
+        persisted: bool,
+        out_of_jurisdiction: bool,
     ) -> QueryResult:
         key = str(variables.get("key", ""))
         if query_id in ("get_entity", "put_entity", "delete_entity") and not key:
-            return QueryResult(400, _err("bad_request", "variables.key is required"),
-                               route, persisted)
+            return QueryResult(
+                400, _err("bad_request", "variables.key is required"), route, persisted
+            )
         if query_id == "get_entity":
             cached = self.cache.get(tenant.id, key)
-            self.metrics.cache.labels(tenant.id, self.region_id,
-                                      "hit" if cached else "miss").inc()
+            self.metrics.cache.labels(tenant.id, self.region_id, "hit" if cached else "miss").inc()
             found = cached if cached is not None else self.store.get(tenant.id, key)
             if found is None:
                 return QueryResult(404, _err("not_found", f"no entity {key!r}"), route, persisted)
             if cached is None:
                 self.cache.put(tenant.id, key, found[0], found[1], tenant.ttl_autotune)
                 self.metrics.cache_ttl.labels(tenant.id, self.region_id).set(
-                    self.cache.mean_ttl(tenant.id))
-            return QueryResult(200, {"data": {"key": key, "value": found[0],
-                                              "version": found[1]},
-                                     "region": self.region_id}, route, persisted)
+                    self.cache.mean_ttl(tenant.id)
+                )
+            return QueryResult(
+                200,
+                {
+                    "data": {"key": key, "value": found[0], "version": found[1]},
+                    "region": self.region_id,
+                },
+                route,
+                persisted,
+            )
         if query_id in WRITE_QUERIES:
             value = None if query_id == "delete_entity" else str(variables.get("value", ""))
-            written = self.store.write(tenant.id, key, value, op_id,
-                                       deleted=query_id == "delete_entity")
+            written = self.store.write(
+                tenant.id, key, value, op_id, deleted=query_id == "delete_entity"
+            )
             self.cache.invalidate(tenant.id, key)
             self.on_write()
             if not written.replayed:
@@ -212,16 +259,31 @@ class DataPlane:
                 if out_of_jurisdiction:
                     counters.residency_violations += 1
                     self.metrics.residency_violations.labels(tenant.id, self.region_id).inc()
-            return QueryResult(200, {"data": {"key": key, "version": written.version,
-                                              "idempotent_replay": written.replayed},
-                                     "region": self.region_id}, route, persisted)
+            return QueryResult(
+                200,
+                {
+                    "data": {
+                        "key": key,
+                        "version": written.version,
+                        "idempotent_replay": written.replayed,
+                    },
+                    "region": self.region_id,
+                },
+                route,
+                persisted,
+            )
         if query_id == "list_entities":
             keys = self.store.list_keys(tenant.id, int(str(variables.get("limit", 100))))
-            return QueryResult(200, {"data": {"keys": keys}, "region": self.region_id},
-                               route, persisted)
+            return QueryResult(
+                200, {"data": {"keys": keys}, "region": self.region_id}, route, persisted
+            )
         if query_id == "get_derived":
-            return QueryResult(200, {"data": self.store.derived(tenant.id),
-                                     "region": self.region_id}, route, persisted)
+            return QueryResult(
+                200,
+                {"data": self.store.derived(tenant.id), "region": self.region_id},
+                route,
+                persisted,
+            )
         return QueryResult(400, _err("unknown_query", f"query {query_id!r}"), route, persisted)
 
 
@@ -237,8 +299,12 @@ def _parse(body: object) -> tuple[str, bool, str | None, dict[str, object]]:
         # ad-hoc mini language: "get KEY" | "put KEY VALUE" | "list"
         words = str(body["query"]).split(maxsplit=2)
         verb = words[0].lower() if words else ""
-        mapping = {"get": "get_entity", "put": "put_entity", "list": "list_entities",
-                   "delete": "delete_entity"}
+        mapping = {
+            "get": "get_entity",
+            "put": "put_entity",
+            "list": "list_entities",
+            "delete": "delete_entity",
+        }
         variables: dict[str, object] = {}
         if len(words) > 1:
             variables["key"] = words[1]

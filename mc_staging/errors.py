@@ -1,9 +1,9 @@
 """Errors of the reference staging and the exit code each one maps to.
 
-    StagingError            base; exit_code tells the CLI what to exit with
-    ├── BadInput            2: unknown tenant/op-set/tier, malformed file, bad token
-    ├── PolicyRefused       1: a valid request the policy refuses (paused rollout, T2 enact, ...)
-    └── Unreachable         3: staging not running or not answering
+StagingError            base; exit_code tells the CLI what to exit with
+├── BadInput            2: unknown tenant/op-set/tier, malformed file, bad token
+├── PolicyRefused       1: a valid request the policy refuses (paused rollout, T2 enact, ...)
+└── Unreachable         3: staging not running or not answering
 """
 
 from __future__ import annotations

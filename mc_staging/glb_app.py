@@ -62,8 +62,11 @@ class GlbServer:
 
     def choose(self, tenant: TenantRuntime, exclude: set[str]) -> tuple[str | None, bool]:
         """Pick a region by weight among healthy ones; (region, failed_over?)."""
-        weights = {r: w for r, w in self.effective_weights(tenant).items()
-                   if self.healthy.get(r, True) and r not in exclude}
+        weights = {
+            r: w
+            for r, w in self.effective_weights(tenant).items()
+            if self.healthy.get(r, True) and r not in exclude
+        }
         if weights:
             pick = random.uniform(0, sum(weights.values()))
             for region, weight in weights.items():
@@ -81,15 +84,23 @@ class GlbServer:
     ) -> tuple[int, bytes, str | None]:
         tenant = self.config().tenants.get(tenant_id)
         if tenant is None:
-            return 404, json.dumps({"error": "unknown_tenant",
-                                    "message": f"tenant {tenant_id!r} unknown"}).encode(), None
+            return (
+                404,
+                json.dumps(
+                    {"error": "unknown_tenant", "message": f"tenant {tenant_id!r} unknown"}
+                ).encode(),
+                None,
+            )
         tried: set[str] = set()
         intended: str | None = None
         while True:
             region, failed_over = self.choose(tenant, tried)
             if region is None:
-                return 503, json.dumps({"error": "no_region",
-                                        "message": "no healthy region"}).encode(), None
+                return (
+                    503,
+                    json.dumps({"error": "no_region", "message": "no healthy region"}).encode(),
+                    None,
+                )
             if intended is None:
                 intended = region
             if failed_over or region != intended:
@@ -101,7 +112,8 @@ class GlbServer:
             for _attempt in range(2):
                 try:
                     answer = await self.upstream.post(
-                        f"{url}/v1/tenants/{tenant_id}/query", body, headers, timeout=10.0)
+                        f"{url}/v1/tenants/{tenant_id}/query", body, headers, timeout=10.0
+                    )
                     break
                 except UpstreamError:
                     continue
@@ -115,8 +127,11 @@ class GlbServer:
         started = time.perf_counter()
         tenant_id = request.path_params["tenant"]
         body = await request.body()
-        headers = {k: v for k, v in request.headers.items()
-                   if k in ("x-mc-purpose", "idempotency-key", "content-type")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k in ("x-mc-purpose", "idempotency-key", "content-type")
+        }
         is_write = _is_write(body)
         if is_write and "idempotency-key" not in headers:
             headers["idempotency-key"] = f"glb-{uuid.uuid4().hex}"
@@ -125,29 +140,43 @@ class GlbServer:
             self._journal(tenant_id, body, headers)
         self.metrics.requests.labels(tenant_id, region or "none", str(status)).inc()
         self.metrics.latency.labels(tenant_id).observe(time.perf_counter() - started)
-        return Response(content, status_code=status, media_type="application/json",
-                        headers={"x-mc-region": region or "none"})
+        return Response(
+            content,
+            status_code=status,
+            media_type="application/json",
+            headers={"x-mc-region": region or "none"},
+        )
 
     def _journal(self, tenant: str, body: bytes, headers: dict[str, str]) -> None:
         self.metrics.journaled.labels(tenant).inc()
-        record = {"tenant": tenant, "body": body.decode(), "headers": headers,
-                  "at": time.time()}
+        record = {"tenant": tenant, "body": body.decode(), "headers": headers, "at": time.time()}
         with open(self.journal_path, "a") as handle:
             handle.write(json.dumps(record) + "\n")
 
     def _journal_entries(self, tenant: str | None) -> list[dict[str, object]]:
         if not self.journal_path.exists():
             return []
-        entries = [json.loads(line) for line in self.journal_path.read_text().splitlines()
-                   if line.strip()]
+        entries = [
+            json.loads(line) for line in self.journal_path.read_text().splitlines() if line.strip()
+        ]
         return [e for e in entries if tenant is None or e["tenant"] == tenant]
 
     async def journal(self, request: Request) -> Response:
         tenant = request.query_params.get("tenant")
         entries = self._journal_entries(tenant)
-        return JSONResponse({"entries": [{"tenant": e["tenant"], "at": e["at"],
-                                          "op_id": dict(e["headers"]).get("idempotency-key")}
-                                         for e in entries if isinstance(e["headers"], dict)]})
+        return JSONResponse(
+            {
+                "entries": [
+                    {
+                        "tenant": e["tenant"],
+                        "at": e["at"],
+                        "op_id": dict(e["headers"]).get("idempotency-key"),
+                    }
+                    for e in entries
+                    if isinstance(e["headers"], dict)
+                ]
+            }
+        )
 
     async def replay(self, request: Request) -> Response:
         """Re-send journaled writes of a tenant; regions dedupe by op id (idempotent)."""
@@ -160,8 +189,9 @@ class GlbServer:
                 keep.append(entry)
                 continue
             headers = {str(k): str(v) for k, v in dict(entry["headers"]).items()}  # type: ignore[call-overload]
-            status, content, _ = await self.forward(str(tenant), str(entry["body"]).encode(),
-                                                    headers)
+            status, content, _ = await self.forward(
+                str(tenant), str(entry["body"]).encode(), headers
+            )
             if status == 200:
                 if json.loads(content).get("data", {}).get("idempotent_replay"):
                     duplicates += 1
@@ -172,17 +202,24 @@ class GlbServer:
                 errors.append({"status": status, "body": content.decode(errors="replace")})
                 keep.append(entry)
         self.journal_path.write_text("".join(json.dumps(e) + "\n" for e in keep))
-        return JSONResponse({"tenant": tenant, "replayed": replayed,
-                             "already_applied": duplicates, "failed": failed,
-                             "errors": errors[:10]})
+        return JSONResponse(
+            {
+                "tenant": tenant,
+                "replayed": replayed,
+                "already_applied": duplicates,
+                "failed": failed,
+                "errors": errors[:10],
+            }
+        )
 
     async def status(self, _request: Request) -> Response:
         tenants = {
             t.id: {"weights": self.effective_weights(t), "configured_weights": t.weights}
             for t in self.config().tenants.values()
         }
-        return JSONResponse({"regions": {r: {"healthy": ok} for r, ok in self.healthy.items()},
-                             "tenants": tenants})
+        return JSONResponse(
+            {"regions": {r: {"healthy": ok} for r, ok in self.healthy.items()}, "tenants": tenants}
+        )
 
     def _mark(self, region: str, ok: bool) -> None:
         if ok:
@@ -199,8 +236,9 @@ class GlbServer:
         while True:
             for region in self.config().regions:
                 try:
-                    status, _ = await pool.request("GET", f"{region.url}/healthz", b"", {},
-                                                   timeout=0.3)
+                    status, _ = await pool.request(
+                        "GET", f"{region.url}/healthz", b"", {}, timeout=0.3
+                    )
                     self._mark(region.id, status == 200)
                 except UpstreamError:
                     self._mark(region.id, ok=False)
@@ -212,8 +250,10 @@ class GlbServer:
         health_client = async_client(20)
         await self.follower.first(self.client)
         self._publish_weights()
-        tasks = [asyncio.create_task(self.follower.run(health_client)),
-                 asyncio.create_task(self._health_loop())]
+        tasks = [
+            asyncio.create_task(self.follower.run(health_client)),
+            asyncio.create_task(self._health_loop()),
+        ]
         self.metrics.up.labels("glb").set(1)
         try:
             yield
@@ -228,19 +268,21 @@ class GlbServer:
         return JSONResponse({"status": "ok", "component": "glb"})
 
     async def metrics_route(self, _request: Request) -> Response:
-        return Response(exposition(self.metrics.registry),
-                        media_type="text/plain; version=0.0.4")
+        return Response(exposition(self.metrics.registry), media_type="text/plain; version=0.0.4")
 
     def app(self) -> Starlette:
         s = self.secret
-        return Starlette(routes=[
-            Route("/v1/tenants/{tenant}/query", self.query, methods=["POST"]),
-            Route("/healthz", self.healthz),
-            Route("/metrics", self.metrics_route),
-            Route("/internal/status", guarded(s, self.status)),
-            Route("/internal/journal", guarded(s, self.journal)),
-            Route("/internal/replay", guarded(s, self.replay), methods=["POST"]),
-        ], lifespan=self.lifespan)
+        return Starlette(
+            routes=[
+                Route("/v1/tenants/{tenant}/query", self.query, methods=["POST"]),
+                Route("/healthz", self.healthz),
+                Route("/metrics", self.metrics_route),
+                Route("/internal/status", guarded(s, self.status)),
+                Route("/internal/journal", guarded(s, self.journal)),
+                Route("/internal/replay", guarded(s, self.replay), methods=["POST"]),
+            ],
+            lifespan=self.lifespan,
+        )
 
 
 def _is_write(body: bytes) -> bool:

@@ -24,14 +24,17 @@ from mc_staging.statedir import (
 COMPONENTS = ("control", *[f"region-{r.id}" for r in REGIONS], "glb")
 
 
-def up(state_dir: StateDir, time_scale: float, sample_interval: float,
-       timeout: float = 60.0) -> dict[str, object]:
+def up(
+    state_dir: StateDir, time_scale: float, sample_interval: float, timeout: float = 60.0
+) -> dict[str, object]:
     if time_scale <= 0:
         raise BadInput(f"--time-scale must be positive, got {time_scale!r}")
     running = {c: p for c, p in state_dir.pids().items() if pid_alive(p)}
     if running:
-        raise PolicyRefused(f"a staging is already running in {str(state_dir.root)!r} "
-                            f"(pids {sorted(running.values())}); `mc-staging down` first")
+        raise PolicyRefused(
+            f"a staging is already running in {str(state_dir.root)!r} "
+            f"(pids {sorted(running.values())}); `mc-staging down` first"
+        )
     state_dir.root.mkdir(parents=True, exist_ok=True)
     (state_dir.root / "logs").mkdir(exist_ok=True)
     state_dir.create_secrets()
@@ -42,12 +45,17 @@ def up(state_dir: StateDir, time_scale: float, sample_interval: float,
             port = free_port()
         ports[component] = port
     state_dir.write_json(state_dir.ports_file, ports)
-    state_dir.write_json(state_dir.settings_file, {"time_scale": time_scale,
-                                                   "sample_interval_seconds": sample_interval})
-    argv = {"control": component_argv("control", state_dir),
-            "glb": component_argv("glb", state_dir),
-            **{f"region-{r.id}": component_argv("region", state_dir, "--region", r.id)
-               for r in REGIONS}}
+    state_dir.write_json(
+        state_dir.settings_file,
+        {"time_scale": time_scale, "sample_interval_seconds": sample_interval},
+    )
+    argv = {
+        "control": component_argv("control", state_dir),
+        "glb": component_argv("glb", state_dir),
+        **{
+            f"region-{r.id}": component_argv("region", state_dir, "--region", r.id) for r in REGIONS
+        },
+    }
     state_dir.write_json(state_dir.processes_file, argv)
     state_dir.write_json(state_dir.pids_file, {})
     for component in COMPONENTS:
@@ -57,9 +65,16 @@ def up(state_dir: StateDir, time_scale: float, sample_interval: float,
     _wait_healthy(state_dir, list(COMPONENTS), timeout)
     profile = build_profile(state_dir, time_scale, sample_interval, seed_tenants(0.0))
     path = write_profile(state_dir, profile)
-    return {"profile": str(path), "pids": state_dir.pids(), "glb_url": profile["glb_url"],
-            "control_url": state_dir.control_url(), "admin_url": state_dir.control_url(),
-            "ports": ports, "time_scale": time_scale, "state_dir": str(state_dir.root)}
+    return {
+        "profile": str(path),
+        "pids": state_dir.pids(),
+        "glb_url": profile["glb_url"],
+        "control_url": state_dir.control_url(),
+        "admin_url": state_dir.control_url(),
+        "ports": ports,
+        "time_scale": time_scale,
+        "state_dir": str(state_dir.root),
+    }
 
 
 def _wait_healthy(state_dir: StateDir, components: list[str], timeout: float) -> None:
@@ -72,11 +87,11 @@ def _wait_healthy(state_dir: StateDir, components: list[str], timeout: float) ->
             pid = state_dir.pids().get(component)
             if pid is not None and not pid_alive(pid):
                 down(state_dir)
-                raise Unreachable(f"{component} exited during startup; see "
-                                  f"{state_dir.log_file(component)}")
+                raise Unreachable(
+                    f"{component} exited during startup; see {state_dir.log_file(component)}"
+                )
             try:
-                response = client.get(f"http://127.0.0.1:{ports[component]}/healthz",
-                                      timeout=1.0)
+                response = client.get(f"http://127.0.0.1:{ports[component]}/healthz", timeout=1.0)
                 if response.status_code == 200:
                     pending.pop(0)
                     continue
@@ -84,8 +99,10 @@ def _wait_healthy(state_dir: StateDir, components: list[str], timeout: float) ->
                 pass
             if time.monotonic() > deadline:
                 down(state_dir)
-                raise Unreachable(f"{component} not healthy after {timeout:.0f}s; see "
-                                  f"{state_dir.log_file(component)}")
+                raise Unreachable(
+                    f"{component} not healthy after {timeout:.0f}s; see "
+                    f"{state_dir.log_file(component)}"
+                )
             time.sleep(0.1)
 
 
@@ -115,10 +132,18 @@ def status(state_dir: StateDir) -> dict[str, object]:
             pid = pids.get(component)
             healthy = False
             with contextlib.suppress(httpx.HTTPError):
-                healthy = client.get(f"http://127.0.0.1:{port}/healthz",
-                                     timeout=1.0).status_code == 200
-            components[component] = {"pid": pid, "alive": pid is not None and pid_alive(pid),
-                                      "port": port, "healthy": healthy}
-    return {"state_dir": str(state_dir.root), "profile": str(state_dir.profile_file),
-            "components": components,
-            "healthy": all(bool(dict(c).get("healthy")) for c in components.values())}  # type: ignore[call-overload]
+                healthy = (
+                    client.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200
+                )
+            components[component] = {
+                "pid": pid,
+                "alive": pid is not None and pid_alive(pid),
+                "port": port,
+                "healthy": healthy,
+            }
+    return {
+        "state_dir": str(state_dir.root),
+        "profile": str(state_dir.profile_file),
+        "components": components,
+        "healthy": all(bool(dict(c).get("healthy")) for c in components.values()),
+    }  # type: ignore[call-overload]

@@ -19,25 +19,50 @@ Scope = Literal["read-only", "read-write"]
 
 STAGES: tuple[Stage, ...] = ("staged", "bake", "canary-20", "canary-50", "ga")
 STAGE_INDEX: dict[str, int] = {
-    "rolled-back": -1, "staged": 0, "bake": 1, "canary-20": 2, "canary-50": 3, "ga": 4,
+    "rolled-back": -1,
+    "staged": 0,
+    "bake": 1,
+    "canary-20": 2,
+    "canary-50": 3,
+    "ga": 4,
 }
 # Share of the tenant's traffic sent to its second region in each stage (plan §A.2).
 STAGE_SECONDARY_WEIGHT: dict[str, int] = {
-    "rolled-back": 0, "staged": 0, "bake": 0, "canary-20": 20, "canary-50": 50, "ga": 50,
+    "rolled-back": 0,
+    "staged": 0,
+    "bake": 0,
+    "canary-20": 20,
+    "canary-50": 50,
+    "ga": 50,
 }
 # Minimum plan-time duration of each stage before `rollout advance` (plan §A.2).
 STAGE_MIN_PLAN_SECONDS: dict[str, float] = {
-    "staged": 0.0, "bake": 24 * 3600.0, "canary-20": 8 * 3600.0, "canary-50": 8 * 3600.0,
-    "ga": 24 * 3600.0, "rolled-back": 0.0,
+    "staged": 0.0,
+    "bake": 24 * 3600.0,
+    "canary-20": 8 * 3600.0,
+    "canary-50": 8 * 3600.0,
+    "ga": 24 * 3600.0,
+    "rolled-back": 0.0,
 }
 
 FAULT_KINDS: tuple[str, ...] = (
-    "replication-delay", "replication-partition", "error-rate", "latency", "region-crash",
-    "residency-regression", "conflict-storm", "non-persisted-burst", "derived-drift",
+    "replication-delay",
+    "replication-partition",
+    "error-rate",
+    "latency",
+    "region-crash",
+    "residency-regression",
+    "conflict-storm",
+    "non-persisted-burst",
+    "derived-drift",
 )
 
 PERSISTED_QUERIES: tuple[str, ...] = (
-    "get_entity", "put_entity", "delete_entity", "list_entities", "get_derived",
+    "get_entity",
+    "put_entity",
+    "delete_entity",
+    "list_entities",
+    "get_derived",
 )
 
 

@@ -17,12 +17,16 @@ from mc_staging.statedir import StateDir
 
 def control_command(state_dir: StateDir) -> list[str]:
     script = shutil.which("mc-staging") or str(Path(sys.executable).parent / "mc-staging")
-    return [str(Path(script).resolve()) if Path(script).exists() else script,
-            "--state-dir", str(state_dir.root)]
+    return [
+        str(Path(script).resolve()) if Path(script).exists() else script,
+        "--state-dir",
+        str(state_dir.root),
+    ]
 
 
-def build_profile(state_dir: StateDir, time_scale: float, sample_interval: float,
-                  tenants: list[TenantRecord]) -> dict[str, object]:
+def build_profile(
+    state_dir: StateDir, time_scale: float, sample_interval: float, tenants: list[TenantRecord]
+) -> dict[str, object]:
     ports = state_dir.ports()
     url = "http://127.0.0.1:{}".format
     scale: float | int = int(time_scale) if float(time_scale).is_integer() else time_scale
@@ -40,17 +44,30 @@ def build_profile(state_dir: StateDir, time_scale: float, sample_interval: float
             "endpoints": [
                 {"component": "glb", "url": f"{url(ports['glb'])}/metrics"},
                 {"component": "control", "url": f"{url(ports['control'])}/metrics"},
-                *[{"component": f"region-{r.id}",
-                   "url": f"{url(ports[f'region-{r.id}'])}/metrics"} for r in REGIONS],
+                *[
+                    {
+                        "component": f"region-{r.id}",
+                        "url": f"{url(ports[f'region-{r.id}'])}/metrics",
+                    }
+                    for r in REGIONS
+                ],
             ],
             "prometheus_url": None,
         },
-        "regions": [{"id": r.id, "jurisdiction": r.jurisdiction,
-                     "url": url(ports[f"region-{r.id}"])} for r in REGIONS],
+        "regions": [
+            {"id": r.id, "jurisdiction": r.jurisdiction, "url": url(ports[f"region-{r.id}"])}
+            for r in REGIONS
+        ],
         "tenants": [
-            {"id": t.id, "wave": t.wave, "residency": t.residency, "mode": t.mode,
-             "regions": list(t.regions), "autonomy_pilot": t.autonomy_pilot,
-             "slo_baseline": t.readiness.slo_baseline.model_dump()}
+            {
+                "id": t.id,
+                "wave": t.wave,
+                "residency": t.residency,
+                "mode": t.mode,
+                "regions": list(t.regions),
+                "autonomy_pilot": t.autonomy_pilot,
+                "slo_baseline": t.readiness.slo_baseline.model_dump(),
+            }
             for t in tenants
         ],
         "k6": {"binary": None},

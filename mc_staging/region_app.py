@@ -59,12 +59,19 @@ class RegionServer:
 
     def _on_config(self, config: RuntimeConfig) -> None:
         self.plane.config = config
-        active = {f.kind for f in config.faults
-                  if f.region in (None, self.region_id)}
-        for kind in ("replication-delay", "replication-partition", "error-rate", "latency",
-                     "residency-regression", "conflict-storm", "non-persisted-burst"):
+        active = {f.kind for f in config.faults if f.region in (None, self.region_id)}
+        for kind in (
+            "replication-delay",
+            "replication-partition",
+            "error-rate",
+            "latency",
+            "residency-regression",
+            "conflict-storm",
+            "non-persisted-burst",
+        ):
             self.metrics.faults.labels(f"region-{self.region_id}", kind).set(
-                1 if kind in active else 0)
+                1 if kind in active else 0
+            )
         for tenant in config.tenants.values():
             # Every tenant's counters exist from the start, at 0, in every region: a reader
             # can then tell "nothing happened" from "this target exports nothing".
@@ -72,7 +79,8 @@ class RegionServer:
                 counter.labels(tenant.id, self.region_id)
             if self.region_id in tenant.regions:
                 self.metrics.budget_limit.labels(tenant.id, self.region_id).set(
-                    tenant.query_budget_units_per_second)
+                    tenant.query_budget_units_per_second
+                )
 
     def _peers(self, config: RuntimeConfig) -> set[str]:
         peers: set[str] = set()
@@ -109,8 +117,9 @@ class RegionServer:
         while True:
             for peer in self._peers(self.config()):
                 if peer not in self.appliers:
-                    applier = PeerApplier(self.store, self.region_id, peer, self.config,
-                                          self.secret, self._on_applied)
+                    applier = PeerApplier(
+                        self.store, self.region_id, peer, self.config, self.secret, self._on_applied
+                    )
                     self.appliers[peer] = applier
                     self.tasks.append(asyncio.create_task(applier.run()))
             await asyncio.sleep(0.5)
@@ -129,17 +138,23 @@ class RegionServer:
                 keys = int(float(fault.params.get("keys", 4)))
                 for index in range(int(float(fault.params.get("writes_per_tick", 8)))):
                     await self.plane.execute(
-                        tenant.id, tenant.purposes[0],
-                        {"id": "put_entity", "variables": {
-                            "key": f"storm:{index % keys}",
-                            "value": f"{self.region_id}:{tick}:{index}"}}, None)
+                        tenant.id,
+                        tenant.purposes[0],
+                        {
+                            "id": "put_entity",
+                            "variables": {
+                                "key": f"storm:{index % keys}",
+                                "value": f"{self.region_id}:{tick}:{index}",
+                            },
+                        },
+                        None,
+                    )
             for fault in faults_for(config, "non-persisted-burst", region=self.region_id):
                 tenant = config.tenants.get(fault.tenant or "")
                 if tenant is None or self.region_id not in tenant.regions:
                     continue
                 for _ in range(int(float(fault.params.get("queries_per_tick", 10)))):
-                    await self.plane.execute(tenant.id, tenant.purposes[0],
-                                             {"query": "list"}, None)
+                    await self.plane.execute(tenant.id, tenant.purposes[0], {"query": "list"}, None)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -167,20 +182,23 @@ class RegionServer:
         except ValueError:
             body = None
         result = await self.plane.execute(
-            request.path_params["tenant"], request.headers.get("x-mc-purpose"), body,
+            request.path_params["tenant"],
+            request.headers.get("x-mc-purpose"),
+            body,
             request.headers.get("idempotency-key"),
         )
-        return JSONResponse(result.body, status_code=result.status,
-                            headers={"x-mc-region": self.region_id})
+        return JSONResponse(
+            result.body, status_code=result.status, headers={"x-mc-region": self.region_id}
+        )
 
     async def healthz(self, _request: Request) -> Response:
-        return JSONResponse({"status": "ok", "region": self.region_id,
-                             "jurisdiction": self.jurisdiction})
+        return JSONResponse(
+            {"status": "ok", "region": self.region_id, "jurisdiction": self.jurisdiction}
+        )
 
     async def metrics_route(self, _request: Request) -> Response:
         self.lag_by_tenant()
-        return Response(exposition(self.metrics.registry),
-                        media_type="text/plain; version=0.0.4")
+        return Response(exposition(self.metrics.registry), media_type="text/plain; version=0.0.4")
 
     async def feed(self, request: Request) -> Response:
         since = int(request.query_params.get("since", "0"))
@@ -191,25 +209,34 @@ class RegionServer:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout=wait)
             entries = self.store.feed_since(since)
-        return JSONResponse({"entries": [e.to_json() for e in entries],
-                             "head_seq": self.store.head_seq(), "now": time.time()})
+        return JSONResponse(
+            {
+                "entries": [e.to_json() for e in entries],
+                "head_seq": self.store.head_seq(),
+                "now": time.time(),
+            }
+        )
 
     async def stats(self, request: Request) -> Response:
         """Cumulative counters and lag; ``?detail=1`` adds storage and lag quantiles."""
         body: dict[str, object] = {
-            "region": self.region_id, "jurisdiction": self.jurisdiction, "now": time.time(),
+            "region": self.region_id,
+            "jurisdiction": self.jurisdiction,
+            "now": time.time(),
             "tenants": {t: vars(c) for t, c in self.plane.counters.items()},
             "lag_seconds": self.lag_by_tenant(),
         }
         if request.query_params.get("detail"):
             recent = sorted(x for a in self.appliers.values() for x in a.recent_lags)
-            body.update({
-                "stored_tenants": self.store.tenants_stored(),
-                "apply_lag_samples": len(recent),
-                "apply_lag_p50_seconds": _quantile(recent, 0.50),
-                "apply_lag_p99_seconds": _quantile(recent, 0.99),
-                "apply_lag_max_seconds": recent[-1] if recent else 0.0,
-            })
+            body.update(
+                {
+                    "stored_tenants": self.store.tenants_stored(),
+                    "apply_lag_samples": len(recent),
+                    "apply_lag_p50_seconds": _quantile(recent, 0.50),
+                    "apply_lag_p99_seconds": _quantile(recent, 0.99),
+                    "apply_lag_max_seconds": recent[-1] if recent else 0.0,
+                }
+            )
         return JSONResponse(body)
 
     async def reset_lag_samples(self, _request: Request) -> Response:
@@ -220,16 +247,26 @@ class RegionServer:
     async def snapshot(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
         rows = self.store.base_rows(tenant)
-        return JSONResponse({
-            "tenant": tenant, "region": self.region_id, "digest": self.store.digest(tenant),
-            "base": [[k, v, ver] for k, v, ver in rows], "derived": self.store.derived(tenant),
-        })
+        return JSONResponse(
+            {
+                "tenant": tenant,
+                "region": self.region_id,
+                "digest": self.store.digest(tenant),
+                "base": [[k, v, ver] for k, v, ver in rows],
+                "derived": self.store.derived(tenant),
+            }
+        )
 
     async def digest(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
-        return JSONResponse({"tenant": tenant, "region": self.region_id,
-                             "digest": self.store.digest(tenant),
-                             "entities": len(self.store.base_rows(tenant))})
+        return JSONResponse(
+            {
+                "tenant": tenant,
+                "region": self.region_id,
+                "digest": self.store.digest(tenant),
+                "entities": len(self.store.base_rows(tenant)),
+            }
+        )
 
     async def derived(self, request: Request) -> Response:
         """Compare-and-set derived rows: 409 when the current rows differ from ``expected``."""
@@ -241,20 +278,31 @@ class RegionServer:
         if self.jurisdiction != spec.residency and not self.plane.gate_open(tenant):
             self.plane.counters_for(tenant).residency_denials += 1
             self.metrics.residency_denials.labels(tenant, self.region_id).inc()
-            return JSONResponse({"error": "residency_denied", "message":
-                                 f"{tenant} data may not be written in {self.region_id}"},
-                                status_code=451)
+            return JSONResponse(
+                {
+                    "error": "residency_denied",
+                    "message": f"{tenant} data may not be written in {self.region_id}",
+                },
+                status_code=451,
+            )
         current = self.store.derived(tenant)
         expected = body.get("expected")
         if isinstance(expected, dict):
             drifted = sorted(n for n, v in expected.items() if current.get(n) != v)
             if drifted:
-                return JSONResponse({"error": "drift", "message": "derived rows changed",
-                                     "drifted": drifted}, status_code=409)
+                return JSONResponse(
+                    {"error": "drift", "message": "derived rows changed", "drifted": drifted},
+                    status_code=409,
+                )
         values = {str(k): (None if v is None else str(v)) for k, v in body["values"].items()}
         self.store.set_derived(tenant, values)
-        return JSONResponse({"tenant": tenant, "region": self.region_id,
-                             "digest": _digest(self.store.derived(tenant))})
+        return JSONResponse(
+            {
+                "tenant": tenant,
+                "region": self.region_id,
+                "digest": _digest(self.store.derived(tenant)),
+            }
+        )
 
     async def purge(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
@@ -269,21 +317,28 @@ class RegionServer:
 
     def app(self) -> Starlette:
         s = self.secret
-        return Starlette(routes=[
-            Route("/v1/tenants/{tenant}/query", self.query, methods=["POST"]),
-            Route("/healthz", self.healthz),
-            Route("/metrics", self.metrics_route),
-            Route("/internal/feed", guarded(s, self.feed)),
-            Route("/internal/stats", guarded(s, self.stats)),
-            Route("/internal/lag-samples/reset", guarded(s, self.reset_lag_samples),
-                  methods=["POST"]),
-            Route("/internal/tenants/{tenant}/snapshot", guarded(s, self.snapshot)),
-            Route("/internal/tenants/{tenant}/digest", guarded(s, self.digest)),
-            Route("/internal/tenants/{tenant}/derived", guarded(s, self.derived),
-                  methods=["POST"]),
-            Route("/internal/tenants/{tenant}/purge", guarded(s, self.purge), methods=["POST"]),
-            Route("/admin/crash", guarded(s, self.crash), methods=["POST"]),
-        ], lifespan=self.lifespan)
+        return Starlette(
+            routes=[
+                Route("/v1/tenants/{tenant}/query", self.query, methods=["POST"]),
+                Route("/healthz", self.healthz),
+                Route("/metrics", self.metrics_route),
+                Route("/internal/feed", guarded(s, self.feed)),
+                Route("/internal/stats", guarded(s, self.stats)),
+                Route(
+                    "/internal/lag-samples/reset",
+                    guarded(s, self.reset_lag_samples),
+                    methods=["POST"],
+                ),
+                Route("/internal/tenants/{tenant}/snapshot", guarded(s, self.snapshot)),
+                Route("/internal/tenants/{tenant}/digest", guarded(s, self.digest)),
+                Route(
+                    "/internal/tenants/{tenant}/derived", guarded(s, self.derived), methods=["POST"]
+                ),
+                Route("/internal/tenants/{tenant}/purge", guarded(s, self.purge), methods=["POST"]),
+                Route("/admin/crash", guarded(s, self.crash), methods=["POST"]),
+            ],
+            lifespan=self.lifespan,
+        )
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -101,9 +101,12 @@ class PeerApplier:
             return
         wait = 0.0 if self.held else 0.5
         status, content = await self.upstream.request(
-            "GET", f"{url}/internal/feed?since={self.fetched_seq}&wait={wait}"
-            f"&for_region={self.region_id}", b"",
-            {"authorization": f"Bearer {self.secret}"}, timeout=wait + 5.0)
+            "GET",
+            f"{url}/internal/feed?since={self.fetched_seq}&wait={wait}&for_region={self.region_id}",
+            b"",
+            {"authorization": f"Bearer {self.secret}"},
+            timeout=wait + 5.0,
+        )
         if status != 200:
             raise UpstreamError(f"feed answered HTTP {status}")
         body = json.loads(content)

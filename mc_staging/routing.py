@@ -22,8 +22,7 @@ def tenant_weights(tenant: TenantRecord, faults: list[Fault]) -> dict[str, int]:
         # a routing regression leaks a share of the tenant's traffic to another region;
         # rolling the tenant back restores its known-good routing (plan §A.3)
         for fault in faults:
-            if (fault.kind == "residency-regression" and fault.tenant == tenant.id
-                    and fault.region):
+            if fault.kind == "residency-regression" and fault.tenant == tenant.id and fault.region:
                 leak = int(float(fault.params.get("leak_percent", 20)))
                 weights[fault.region] = weights.get(fault.region, 0) + leak
     return {region: weight for region, weight in weights.items() if weight > 0}

@@ -31,8 +31,12 @@ class SloBaseline(BaseModel):
 
 
 def _cache_plan() -> dict[str, float | str]:
-    return {"strategy": "lru+ttl", "capacity": 2048.0, "base_ttl_seconds": 1.0,
-            "max_ttl_seconds": 5.0}
+    return {
+        "strategy": "lru+ttl",
+        "capacity": 2048.0,
+        "base_ttl_seconds": 1.0,
+        "max_ttl_seconds": 5.0,
+    }
 
 
 class Readiness(BaseModel):
@@ -95,7 +99,11 @@ def seed_tenants(now: float) -> list[TenantRecord]:
     pair = ["eu-west", "eu-central"]
     tenants: list[TenantRecord] = []
     for number, wave, stage in (
-        (1, "ga", "ga"), (2, "ga", "ga"), (3, "ga", "ga"), (4, "A", "staged"), (5, "B", "staged"),
+        (1, "ga", "ga"),
+        (2, "ga", "ga"),
+        (3, "ga", "ga"),
+        (4, "A", "staged"),
+        (5, "B", "staged"),
     ):
         ga = stage == "ga"
         primary = pair[(number + 1) % 2]  # alternate primaries so both regions carry load
@@ -105,9 +113,16 @@ def seed_tenants(now: float) -> list[TenantRecord]:
         tenant_wave: Wave = "ga" if wave == "ga" else ("A" if wave == "A" else "B")
         tenants.append(
             TenantRecord(
-                id=f"TENANT_{number:03d}", wave=tenant_wave, residency="eu", mode=mode,
-                regions=regions, primary=primary, stage=tenant_stage, stage_entered_at=now,
-                autonomy_pilot=number == 1, budget_period_started_at=now,
+                id=f"TENANT_{number:03d}",
+                wave=tenant_wave,
+                residency="eu",
+                mode=mode,
+                regions=regions,
+                primary=primary,
+                stage=tenant_stage,
+                stage_entered_at=now,
+                autonomy_pilot=number == 1,
+                budget_period_started_at=now,
             )
         )
     return tenants

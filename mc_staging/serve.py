@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         from mc_staging.control_app import ControlServer
 
-        server = ControlServer(state_dir, float(settings["time_scale"]),
-                               float(settings["sample_interval_seconds"]))
+        server = ControlServer(
+            state_dir, float(settings["time_scale"]), float(settings["sample_interval_seconds"])
+        )
         serve(server.app(), ports["control"])
 
 

@@ -157,16 +157,27 @@ def spawn(argv: list[str], log_path: Path) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     return process.pid
 
 
 def component_argv(component: str, state_dir: StateDir, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "mc_staging.serve", component,
-            "--state-dir", str(state_dir.root), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "mc_staging.serve",
+        component,
+        "--state-dir",
+        str(state_dir.root),
+        *extra,
+    ]
 
 
 def pid_alive(pid: int) -> bool:

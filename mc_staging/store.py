@@ -51,9 +51,15 @@ class Change:
 
     def to_json(self) -> dict[str, object]:
         return {
-            "seq": self.seq, "tenant": self.tenant, "key": self.key, "value": self.value,
-            "version": self.version, "prev_version": self.prev_version,
-            "origin_ts": self.origin_ts, "op_id": self.op_id, "deleted": self.deleted,
+            "seq": self.seq,
+            "tenant": self.tenant,
+            "key": self.key,
+            "value": self.value,
+            "version": self.version,
+            "prev_version": self.prev_version,
+            "origin_ts": self.origin_ts,
+            "op_id": self.op_id,
+            "deleted": self.deleted,
         }
 
     @classmethod
@@ -61,11 +67,15 @@ class Change:
         value = data["value"]
         op_id = data["op_id"]
         return cls(
-            seq=int(str(data["seq"])), tenant=str(data["tenant"]), key=str(data["key"]),
-            value=None if value is None else str(value), version=int(str(data["version"])),
+            seq=int(str(data["seq"])),
+            tenant=str(data["tenant"]),
+            key=str(data["key"]),
+            value=None if value is None else str(value),
+            version=int(str(data["version"])),
             prev_version=int(str(data["prev_version"])),
             origin_ts=float(str(data["origin_ts"])),
-            op_id=None if op_id is None else str(op_id), deleted=bool(data["deleted"]),
+            op_id=None if op_id is None else str(op_id),
+            deleted=bool(data["deleted"]),
         )
 
 
@@ -160,11 +170,21 @@ class RegionStore:
     def feed_since(self, seq: int, limit: int = 1000) -> list[Change]:
         rows = self.db.execute(
             "SELECT seq, tenant, key, value, version, prev_version, origin_ts, op_id, deleted"
-            " FROM feed WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit),
+            " FROM feed WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
         ).fetchall()
         return [
-            Change(int(r[0]), str(r[1]), str(r[2]), r[3], int(r[4]), int(r[5]), float(r[6]),
-                   r[7], bool(r[8]))
+            Change(
+                int(r[0]),
+                str(r[1]),
+                str(r[2]),
+                r[3],
+                int(r[4]),
+                int(r[5]),
+                float(r[6]),
+                r[7],
+                bool(r[8]),
+            )
             for r in rows
         ]
 
@@ -205,8 +225,10 @@ class RegionStore:
         ).fetchone()
         self.lamport = max(self.lamport, change.version // 100)
         if change.op_id is not None:
-            cur.execute("INSERT OR IGNORE INTO ops VALUES (?,?,?,?)",
-                        (change.op_id, change.tenant, change.version, now))
+            cur.execute(
+                "INSERT OR IGNORE INTO ops VALUES (?,?,?,?)",
+                (change.op_id, change.tenant, change.version, now),
+            )
         if row is not None and change.version <= int(row[1]):
             return ApplyOutcome(change.tenant, applied=False, conflict=False, lag_seconds=lag)
         local_version = int(row[0]) if row else 0
@@ -219,8 +241,16 @@ class RegionStore:
                 " version=excluded.version, origin_region=excluded.origin_region,"
                 " updated_at=excluded.updated_at, deleted=excluded.deleted,"
                 " last_remote_version=excluded.last_remote_version",
-                (change.tenant, change.key, change.value, change.version, "peer", now,
-                 int(change.deleted), change.version),
+                (
+                    change.tenant,
+                    change.key,
+                    change.value,
+                    change.version,
+                    "peer",
+                    now,
+                    int(change.deleted),
+                    change.version,
+                ),
             )
         else:
             cur.execute(
@@ -245,8 +275,9 @@ class RegionStore:
             if value is None:
                 cur.execute("DELETE FROM derived WHERE tenant=? AND name=?", (tenant, name))
             else:
-                cur.execute("INSERT OR REPLACE INTO derived VALUES (?,?,?,?)",
-                            (tenant, name, value, now))
+                cur.execute(
+                    "INSERT OR REPLACE INTO derived VALUES (?,?,?,?)", (tenant, name, value, now)
+                )
         cur.execute("COMMIT")
 
     def base_rows(self, tenant: str) -> list[tuple[str, str | None, int]]:

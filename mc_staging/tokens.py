@@ -46,13 +46,18 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def mint(key: bytes, tenant: str, simulation_digest: str, approver: str, ttl: float) -> tuple[
-    str, Approval
-]:
+def mint(
+    key: bytes, tenant: str, simulation_digest: str, approver: str, ttl: float
+) -> tuple[str, Approval]:
     now = time.time()
-    approval = Approval(token_id=secrets.token_hex(16), tenant=tenant,
-                        simulation_digest=simulation_digest, approver=approver,
-                        issued_at=now, expires_at=now + ttl)
+    approval = Approval(
+        token_id=secrets.token_hex(16),
+        tenant=tenant,
+        simulation_digest=simulation_digest,
+        approver=approver,
+        issued_at=now,
+        expires_at=now + ttl,
+    )
     payload = _b64(json.dumps(vars(approval), sort_keys=True).encode())
     signature = _b64(hmac.new(key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).digest())
     return f"{PREFIX}.{payload}.{signature}", approval
@@ -68,31 +73,36 @@ def verify(key: bytes, token: str, tenant: str, simulation_digest: str) -> Appro
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != PREFIX:
         raise TokenRefused(
-            "malformed", "approval token is malformed: mint one with `autonomy approve`")
+            "malformed", "approval token is malformed: mint one with `autonomy approve`"
+        )
     expected = hmac.new(key, f"{PREFIX}.{parts[1]}".encode(), hashlib.sha256).digest()
     try:
         signature = _unb64(parts[2])
         payload = json.loads(_unb64(parts[1]))
     except ValueError as exc:
         raise TokenRefused(
-            "malformed", "approval token is malformed: mint one with `autonomy approve`") from exc
+            "malformed", "approval token is malformed: mint one with `autonomy approve`"
+        ) from exc
     if not hmac.compare_digest(expected, signature):
         raise TokenRefused(
-            "forged", "approval token signature is invalid (forged or from another staging)")
+            "forged", "approval token signature is invalid (forged or from another staging)"
+        )
     try:
         approval = Approval(**payload)
     except TypeError as exc:
-        raise TokenRefused(
-            "malformed", "approval token payload is malformed") from exc
+        raise TokenRefused("malformed", "approval token payload is malformed") from exc
     if approval.expires_at < time.time():
         raise TokenRefused(
-            "expired", f"approval token expired at {approval.expires_at:.0f}; approve again")
+            "expired", f"approval token expired at {approval.expires_at:.0f}; approve again"
+        )
     if approval.tenant != tenant:
         raise TokenRefused(
-            "wrong_tenant",
-            f"approval token is bound to tenant {approval.tenant!r}, not {tenant!r}")
+            "wrong_tenant", f"approval token is bound to tenant {approval.tenant!r}, not {tenant!r}"
+        )
     if approval.simulation_digest != simulation_digest:
         raise TokenRefused(
-            "wrong_simulation", "approval token is bound to another simulation (digest mismatch); "
-                       "approve this simulation")
+            "wrong_simulation",
+            "approval token is bound to another simulation (digest mismatch); "
+            "approve this simulation",
+        )
     return approval

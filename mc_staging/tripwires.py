@@ -13,8 +13,15 @@ import bisect
 from collections import deque
 from dataclasses import dataclass, field
 
-COUNTERS = ("requests", "errors", "non_persisted", "writes", "conflicts",
-            "residency_violations", "cost_units")
+COUNTERS = (
+    "requests",
+    "errors",
+    "non_persisted",
+    "writes",
+    "conflicts",
+    "residency_violations",
+    "cost_units",
+)
 
 LAG_THRESHOLD_PLAN_S = 60.0
 LAG_WINDOW_PLAN_S = 600.0
@@ -156,8 +163,9 @@ class TripwireEvaluator:
     def wall(self, plan_seconds: float) -> float:
         return plan_seconds / self.time_scale
 
-    def evaluate(self, tenant: str, sampler: Sampler, now: float,
-                 availability: float) -> tuple[Reading, list[Firing]]:
+    def evaluate(
+        self, tenant: str, sampler: Sampler, now: float, availability: float
+    ) -> tuple[Reading, list[Firing]]:
         reading = Reading()
         latest = sampler.latest(tenant)
         if latest is None:
@@ -186,26 +194,49 @@ class TripwireEvaluator:
             self.last_violation_at[tenant] = now
         # one residency episode lasts while violations keep arriving within a 10m window
         last_violation = self.last_violation_at.get(tenant)
-        residency_open = (last_violation is not None
-                          and now - last_violation <= self.wall(RATIO_WINDOW_PLAN_S))
+        residency_open = last_violation is not None and now - last_violation <= self.wall(
+            RATIO_WINDOW_PLAN_S
+        )
         conditions: dict[str, tuple[bool, float | None, float, float]] = {
-            "error_budget": (reading.error_budget_remaining is not None
-                             and reading.error_budget_remaining < ERROR_BUDGET_REMAINING_MIN,
-                             reading.error_budget_remaining, ERROR_BUDGET_REMAINING_MIN, 0.0),
-            "replication_lag": (reading.lag_plan_seconds > LAG_THRESHOLD_PLAN_S,
-                                reading.lag_plan_seconds, LAG_THRESHOLD_PLAN_S,
-                                self.wall(LAG_WINDOW_PLAN_S)),
-            "conflict_rate": (reading.conflict_ratio is not None
-                              and reading.conflict_ratio > CONFLICT_THRESHOLD,
-                              reading.conflict_ratio, CONFLICT_THRESHOLD, 0.0),
-            "non_persisted_rate": (reading.non_persisted_ratio is not None
-                                   and reading.non_persisted_ratio > NON_PERSISTED_THRESHOLD,
-                                   reading.non_persisted_ratio, NON_PERSISTED_THRESHOLD, 0.0),
+            "error_budget": (
+                reading.error_budget_remaining is not None
+                and reading.error_budget_remaining < ERROR_BUDGET_REMAINING_MIN,
+                reading.error_budget_remaining,
+                ERROR_BUDGET_REMAINING_MIN,
+                0.0,
+            ),
+            "replication_lag": (
+                reading.lag_plan_seconds > LAG_THRESHOLD_PLAN_S,
+                reading.lag_plan_seconds,
+                LAG_THRESHOLD_PLAN_S,
+                self.wall(LAG_WINDOW_PLAN_S),
+            ),
+            "conflict_rate": (
+                reading.conflict_ratio is not None and reading.conflict_ratio > CONFLICT_THRESHOLD,
+                reading.conflict_ratio,
+                CONFLICT_THRESHOLD,
+                0.0,
+            ),
+            "non_persisted_rate": (
+                reading.non_persisted_ratio is not None
+                and reading.non_persisted_ratio > NON_PERSISTED_THRESHOLD,
+                reading.non_persisted_ratio,
+                NON_PERSISTED_THRESHOLD,
+                0.0,
+            ),
             "residency_violation": (residency_open, reading.residency_violations, 0.0, 0.0),
-            "burn_fast": (reading.burn_fast is not None and reading.burn_fast >= BURN_FAST[1],
-                          reading.burn_fast, BURN_FAST[1], 0.0),
-            "burn_slow": (reading.burn_slow is not None and reading.burn_slow >= BURN_SLOW[1],
-                          reading.burn_slow, BURN_SLOW[1], 0.0),
+            "burn_fast": (
+                reading.burn_fast is not None and reading.burn_fast >= BURN_FAST[1],
+                reading.burn_fast,
+                BURN_FAST[1],
+                0.0,
+            ),
+            "burn_slow": (
+                reading.burn_slow is not None and reading.burn_slow >= BURN_SLOW[1],
+                reading.burn_slow,
+                BURN_SLOW[1],
+                0.0,
+            ),
         }
         firings: list[Firing] = []
         for name, (holds, value, threshold, sustain) in conditions.items():
@@ -220,13 +251,25 @@ class TripwireEvaluator:
                 state.condition_since = now
             if not state.fired and now - state.condition_since >= sustain:
                 state.fired = True
-                firings.append(Firing(tenant, name, ACTIONS[name], state.condition_since, now,
-                                      value, threshold, sustain))
+                firings.append(
+                    Firing(
+                        tenant,
+                        name,
+                        ACTIONS[name],
+                        state.condition_since,
+                        now,
+                        value,
+                        threshold,
+                        sustain,
+                    )
+                )
         return reading, firings
 
     def snapshot(self) -> dict[str, dict[str, dict[str, object]]]:
         out: dict[str, dict[str, dict[str, object]]] = {}
         for (tenant, name), state in self.states.items():
-            out.setdefault(tenant, {})[name] = {"condition_since": state.condition_since,
-                                                "fired": state.fired}
+            out.setdefault(tenant, {})[name] = {
+                "condition_since": state.condition_since,
+                "fired": state.fired,
+            }
         return out

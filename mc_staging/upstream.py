@@ -25,12 +25,19 @@ class _Connection:
         self.writer = writer
         self.h11 = h11.Connection(h11.CLIENT)
 
-    async def roundtrip(self, host: str, method: str, path: str,
-                        headers: list[tuple[str, str]], body: bytes) -> tuple[int, bytes, bool]:
-        request = h11.Request(method=method, target=path, headers=[
-            ("host", host), ("content-length", str(len(body))), *headers])
-        self.writer.write(self.h11.send(request) + self.h11.send(h11.Data(data=body))
-                          + self.h11.send(h11.EndOfMessage()))
+    async def roundtrip(
+        self, host: str, method: str, path: str, headers: list[tuple[str, str]], body: bytes
+    ) -> tuple[int, bytes, bool]:
+        request = h11.Request(
+            method=method,
+            target=path,
+            headers=[("host", host), ("content-length", str(len(body))), *headers],
+        )
+        self.writer.write(
+            self.h11.send(request)
+            + self.h11.send(h11.Data(data=body))
+            + self.h11.send(h11.EndOfMessage())
+        )
         await self.writer.drain()
         status = 0
         chunks: list[bytes] = []
@@ -63,12 +70,14 @@ class UpstreamPool:
         self.max_idle = max_idle_per_host
         self.idle: dict[tuple[str, int], list[_Connection]] = {}
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str],
-                   timeout: float) -> tuple[int, bytes]:
+    async def post(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> tuple[int, bytes]:
         return await self.request("POST", url, body, headers, timeout)
 
-    async def request(self, method: str, url: str, body: bytes, headers: dict[str, str],
-                      timeout: float) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, url: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> tuple[int, bytes]:
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         path = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -76,8 +85,9 @@ class UpstreamPool:
         try:
             connection = idle.pop() if idle else await self._open(host, port, timeout)
             status, content, reusable = await asyncio.wait_for(
-                connection.roundtrip(f"{host}:{port}", method, path, list(headers.items()),
-                                     body), timeout)
+                connection.roundtrip(f"{host}:{port}", method, path, list(headers.items()), body),
+                timeout,
+            )
         except (TimeoutError, OSError, h11.ProtocolError, UpstreamError) as exc:
             if "connection" in locals():
                 connection.close()

@@ -40,8 +40,7 @@ def unauthorized() -> JSONResponse:
 
 
 def error_response(exc: StagingError) -> JSONResponse:
-    return JSONResponse({"error": exc.kind, "message": exc.message},
-                        status_code=exc.http_status)
+    return JSONResponse({"error": exc.kind, "message": exc.message}, status_code=exc.http_status)
 
 
 def guarded(
@@ -111,8 +110,9 @@ def async_client(max_connections: int = 100) -> httpx.AsyncClient:
     """An httpx client with TCP_NODELAY: without it a small request body written after the
     headers waits on the peer's delayed ACK (~40 ms per proxied POST)."""
     transport = httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=max_connections,
-                            max_keepalive_connections=max_connections),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
     )
     return httpx.AsyncClient(transport=transport)
@@ -121,6 +121,13 @@ def async_client(max_connections: int = 100) -> httpx.AsyncClient:
 def serve(app: Starlette, port: int) -> None:
     """Run one ASGI app on 127.0.0.1:port until SIGTERM (never 0.0.0.0)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="on", timeout_keep_alive=30)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=30,
+    )
     uvicorn.Server(config).run()

@@ -50,9 +50,13 @@ class Staging:
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10.0))
 
     def mc(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        done = subprocess.run([MC_STAGING, "--state-dir", str(self.state_dir), *args],
-                              capture_output=True, text=True, timeout=60,
-                              env={**os.environ, **(env or {})})
+        done = subprocess.run(
+            [MC_STAGING, "--state-dir", str(self.state_dir), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **(env or {})},
+        )
         return Result(done.returncode, done.stdout, done.stderr)
 
     def mcj(self, *args: str) -> Any:
@@ -71,34 +75,41 @@ class Staging:
     def secret(self) -> str:
         return Path(self.profile["admin"]["token_file"]).read_text().strip()
 
-    def query(self, base: str, tenant: str, body: dict[str, Any],
-              purpose: str | None = "service") -> httpx.Response:
+    def query(
+        self, base: str, tenant: str, body: dict[str, Any], purpose: str | None = "service"
+    ) -> httpx.Response:
         headers = {"x-mc-purpose": purpose} if purpose else {}
-        return self.client.post(f"{base}/v1/tenants/{tenant}/query", json=body,
-                                headers=headers)
+        return self.client.post(f"{base}/v1/tenants/{tenant}/query", json=body, headers=headers)
 
     def put(self, base: str, tenant: str, key: str, value: str) -> httpx.Response:
-        return self.query(base, tenant, {"id": "put_entity",
-                                         "variables": {"key": key, "value": value}})
+        return self.query(
+            base, tenant, {"id": "put_entity", "variables": {"key": key, "value": value}}
+        )
 
     def internal(self, region: str, path: str) -> Any:
-        response = self.client.get(f"{self.region_url(region)}{path}",
-                                   headers={"authorization": f"Bearer {self.secret}"})
+        response = self.client.get(
+            f"{self.region_url(region)}{path}", headers={"authorization": f"Bearer {self.secret}"}
+        )
         response.raise_for_status()
         return response.json()
 
     def api(self, command: str, **args: Any) -> Any:
         """Call the control plane's command API directly (fast, for timing checks)."""
-        response = self.client.post(f"{self.profile['admin']['url']}/api/{command}", json=args,
-                                    headers={"authorization": f"Bearer {self.secret}"})
+        response = self.client.post(
+            f"{self.profile['admin']['url']}/api/{command}",
+            json=args,
+            headers={"authorization": f"Bearer {self.secret}"},
+        )
         response.raise_for_status()
         return response.json()["result"]
 
     def inject(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Inject a fault through the authenticated admin API (what chaos experiments call)."""
-        response = self.client.post(f"{self.profile['admin']['url']}/admin/faults",
-                                    json={"kind": kind, **fields},
-                                    headers={"authorization": f"Bearer {self.secret}"})
+        response = self.client.post(
+            f"{self.profile['admin']['url']}/admin/faults",
+            json={"kind": kind, **fields},
+            headers={"authorization": f"Bearer {self.secret}"},
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
@@ -118,8 +129,9 @@ class Staging:
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
     @contextlib.contextmanager
-    def traffic(self, tenant: str, *, writes: bool = True, base: str | None = None,
-                keys: int = 500) -> Iterator[dict[str, int]]:
+    def traffic(
+        self, tenant: str, *, writes: bool = True, base: str | None = None, keys: int = 500
+    ) -> Iterator[dict[str, int]]:
         """Background data-plane traffic through the GLB; yields status-code counts."""
         counts: dict[str, int] = {}
         stop = threading.Event()
@@ -129,13 +141,19 @@ class Staging:
             index = 0
             while not stop.is_set():
                 body: dict[str, Any] = (
-                    {"id": "put_entity", "variables": {"key": f"t:{index % keys}",
-                                                       "value": str(index)}}
-                    if writes and index % 2 == 0 else
-                    {"id": "get_entity", "variables": {"key": f"t:{index % keys}"}})
+                    {
+                        "id": "put_entity",
+                        "variables": {"key": f"t:{index % keys}", "value": str(index)},
+                    }
+                    if writes and index % 2 == 0
+                    else {"id": "get_entity", "variables": {"key": f"t:{index % keys}"}}
+                )
                 try:
-                    response = client.post(f"{base or self.glb}/v1/tenants/{tenant}/query",
-                                           json=body, headers={"x-mc-purpose": "service"})
+                    response = client.post(
+                        f"{base or self.glb}/v1/tenants/{tenant}/query",
+                        json=body,
+                        headers={"x-mc-purpose": "service"},
+                    )
                     code = str(response.status_code)
                 except httpx.HTTPError:
                     code = "transport-error"
@@ -154,9 +172,20 @@ class Staging:
 
 
 def start_staging(state_dir: Path, time_scale: int = 600) -> Staging:
-    done = subprocess.run([MC_STAGING, "--state-dir", str(state_dir), "up", "--time-scale",
-                           str(time_scale), "--json"], capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [
+            MC_STAGING,
+            "--state-dir",
+            str(state_dir),
+            "up",
+            "--time-scale",
+            str(time_scale),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     info = json.loads(done.stdout)
     profile = yaml.safe_load(Path(info["profile"]).read_text())
@@ -169,8 +198,12 @@ def stop_staging(staging: Staging) -> None:
     pids_file = staging.state_dir / "pids.json"
     if pids_file.exists():  # a restarted region has a new pid
         pids.update(json.loads(pids_file.read_text()))
-    done = subprocess.run([MC_STAGING, "--state-dir", str(staging.state_dir), "down", "--json"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [MC_STAGING, "--state-dir", str(staging.state_dir), "down", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     leftovers = [pid for pid in pids.values() if pid_alive(pid)]
     for pid in leftovers:  # never leave a process behind, even if `down` failed
         with contextlib.suppress(ProcessLookupError):

@@ -34,12 +34,30 @@ def _approve(staging: Staging, sim: Path, *extra: str) -> str:
 
 def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
     _seed(staging)
-    set_result = staging.mc("autonomy", "set", "--tenant", T, "--tier", "T3", "--scope",
-                            "read-only", "--require-hitl", "true")
+    set_result = staging.mc(
+        "autonomy",
+        "set",
+        "--tenant",
+        T,
+        "--tier",
+        "T3",
+        "--scope",
+        "read-only",
+        "--require-hitl",
+        "true",
+    )
     assert set_result.code == 0, set_result.stderr
     sim_path = out / "sim.json"
-    simulate = staging.mc("autonomy", "simulate", "--tenant", T, "--op-set", "derived_updates",
-                          "--evidence", str(sim_path))
+    simulate = staging.mc(
+        "autonomy",
+        "simulate",
+        "--tenant",
+        T,
+        "--op-set",
+        "derived_updates",
+        "--evidence",
+        str(sim_path),
+    )
     assert simulate.code == 0, simulate.stderr
     sim = json.loads(sim_path.read_text())
     assert sim["predicted_changes"]
@@ -47,8 +65,18 @@ def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
     assert len(sim["digest"]) == 64
     token = _approve(staging, sim_path)
     enact_path = out / "enact.json"
-    enact = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
-                       "--from-sim", str(sim_path), "--evidence", str(enact_path))
+    enact = staging.mc(
+        "autonomy",
+        "enact",
+        "--tenant",
+        T,
+        "--approval-token",
+        token,
+        "--from-sim",
+        str(sim_path),
+        "--evidence",
+        str(enact_path),
+    )
     assert enact.code == 0, enact.stderr
     record = json.loads(enact_path.read_text())
     assert record["outcome"] == "succeeded"
@@ -56,14 +84,13 @@ def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
     assert set(record["applied_regions"]) == {"eu-west", "eu-central"}
     derived = staging.query(staging.glb, T, {"id": "get_derived"}).json()["data"]
     assert derived["count:orders"] == "10"
-    compensate = staging.mc("autonomy", "compensate", "--tenant", T, "--from-evidence",
-                            str(enact_path), "--json")
+    compensate = staging.mc(
+        "autonomy", "compensate", "--tenant", T, "--from-evidence", str(enact_path), "--json"
+    )
     assert compensate.code == 0, compensate.stderr
     assert compensate.json["already_compensated"] is False
-    assert "count:orders" not in staging.query(staging.glb, T, {"id": "get_derived"}).json()[
-        "data"]
-    again = staging.mcj("autonomy", "compensate", "--tenant", T, "--from-evidence",
-                        str(enact_path))
+    assert "count:orders" not in staging.query(staging.glb, T, {"id": "get_derived"}).json()["data"]
+    again = staging.mcj("autonomy", "compensate", "--tenant", T, "--from-evidence", str(enact_path))
     assert again["already_compensated"] is True  # idempotent
     status = staging.mcj("autonomy", "status", "--tenant", T)
     assert status["succeeded"] == 1
@@ -72,15 +99,31 @@ def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
 
 def _fresh_sim(staging: Staging, out: Path, name: str) -> Path:
     path = out / name
-    result = staging.mc("autonomy", "simulate", "--tenant", T, "--op-set", "derived_updates",
-                        "--evidence", str(path))
+    result = staging.mc(
+        "autonomy",
+        "simulate",
+        "--tenant",
+        T,
+        "--op-set",
+        "derived_updates",
+        "--evidence",
+        str(path),
+    )
     assert result.code == 0, result.stderr
     return path
 
 
 def _enact(staging: Staging, sim: Path, token: str | None, out: Path) -> tuple[int, str]:
-    args = ["autonomy", "enact", "--tenant", T, "--from-sim", str(sim),
-            "--evidence", str(out / "e.json")]
+    args = [
+        "autonomy",
+        "enact",
+        "--tenant",
+        T,
+        "--from-sim",
+        str(sim),
+        "--evidence",
+        str(out / "e.json"),
+    ]
     if token is not None:
         args += ["--approval-token", token]
     result = staging.mc(*args)
@@ -88,8 +131,18 @@ def _enact(staging: Staging, sim: Path, token: str | None, out: Path) -> tuple[i
 
 
 def test_every_bad_token_is_refused_with_a_clear_message(staging: Staging, out: Path) -> None:
-    staging.mcj("autonomy", "set", "--tenant", T, "--tier", "T3", "--scope", "read-only",
-                "--require-hitl", "true")
+    staging.mcj(
+        "autonomy",
+        "set",
+        "--tenant",
+        T,
+        "--tier",
+        "T3",
+        "--scope",
+        "read-only",
+        "--require-hitl",
+        "true",
+    )
     sim = _fresh_sim(staging, out, "sim-tokens.json")
     other_sim = _fresh_sim(staging, out, "sim-other.json")
     good = _approve(staging, sim)
@@ -112,8 +165,16 @@ def test_every_bad_token_is_refused_with_a_clear_message(staging: Staging, out: 
         assert message in stderr, f"{name}: {stderr}"
         assert len(stderr.splitlines()) == 1
         assert "Traceback" not in stderr
-    wrong_tenant = staging.mc("autonomy", "enact", "--tenant", "TENANT_002", "--approval-token",
-                              good, "--from-sim", str(sim))
+    wrong_tenant = staging.mc(
+        "autonomy",
+        "enact",
+        "--tenant",
+        "TENANT_002",
+        "--approval-token",
+        good,
+        "--from-sim",
+        str(sim),
+    )
     assert wrong_tenant.code == 2
     assert "TENANT_001" in wrong_tenant.stderr
     assert _enact(staging, sim, good, out)[0] == 0
@@ -125,13 +186,22 @@ def test_every_bad_token_is_refused_with_a_clear_message(staging: Staging, out: 
         assert f'reason="{reason}"' in refusals
 
 
-def test_drift_between_simulate_and_enact_aborts_the_enactment(
-        staging: Staging, out: Path) -> None:
+def test_drift_between_simulate_and_enact_aborts_the_enactment(staging: Staging, out: Path) -> None:
     sim = _fresh_sim(staging, out, "sim-drift.json")
     token = _approve(staging, sim)
     fault = staging.inject("derived-drift", tenant=T)
-    result = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
-                        "--from-sim", str(sim), "--evidence", str(out / "drift.json"))
+    result = staging.mc(
+        "autonomy",
+        "enact",
+        "--tenant",
+        T,
+        "--approval-token",
+        token,
+        "--from-sim",
+        str(sim),
+        "--evidence",
+        str(out / "drift.json"),
+    )
     assert result.code == 1, result.stderr
     record = json.loads((out / "drift.json").read_text())
     assert record["outcome"] == "aborted"
@@ -144,8 +214,18 @@ def test_risk_anomaly_aborts_the_enactment(staging: Staging, out: Path) -> None:
     token = _approve(staging, sim)
     for index in range(60):  # mass change of base data after the simulation
         staging.put(staging.glb, T, f"orders:{index}", f"changed-{index}")
-    result = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
-                        "--from-sim", str(sim), "--evidence", str(out / "risk.json"))
+    result = staging.mc(
+        "autonomy",
+        "enact",
+        "--tenant",
+        T,
+        "--approval-token",
+        token,
+        "--from-sim",
+        str(sim),
+        "--evidence",
+        str(out / "risk.json"),
+    )
     assert result.code == 1
     assert json.loads((out / "risk.json").read_text())["abort_reason"] == "risk_anomaly"
 
@@ -157,30 +237,47 @@ def test_scope_downgrade_and_veto(staging: Staging, out: Path) -> None:
     sim = _fresh_sim(staging, out, "sim-veto.json")
     token = _approve(staging, sim)
     staging.mcj("autonomy", "abort", "--tenant", T, "--reason", "reviewer veto")
-    vetoed = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
-                        "--from-sim", str(sim))
+    vetoed = staging.mc(
+        "autonomy", "enact", "--tenant", T, "--approval-token", token, "--from-sim", str(sim)
+    )
     assert vetoed.code == 1
     assert "halted" in vetoed.stderr
     downgrade = staging.mc("autonomy", "set", "--tenant", T, "--tier", "T2")  # plan §B.5
     assert downgrade.code == 0, downgrade.stderr
-    refused = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
-                         "--from-sim", str(sim))
+    refused = staging.mc(
+        "autonomy", "enact", "--tenant", T, "--approval-token", token, "--from-sim", str(sim)
+    )
     assert refused.code == 1
     assert "T3 is required" in refused.stderr
-    assert staging.mc("autonomy", "simulate", "--tenant", T, "--op-set",
-                      "derived_updates").code == 0  # simulator kept for analysis
+    assert (
+        staging.mc("autonomy", "simulate", "--tenant", T, "--op-set", "derived_updates").code == 0
+    )  # simulator kept for analysis
     assert staging.mc("autonomy", "set", "--tenant", "TENANT_002", "--tier", "T3").code == 1
 
 
 def test_secrets_never_leak_into_logs_records_metrics_or_evidence(
-        staging: Staging, out: Path) -> None:
-    staging.mcj("autonomy", "set", "--tenant", T, "--tier", "T3", "--scope", "read-only",
-                "--require-hitl", "true")
+    staging: Staging, out: Path
+) -> None:
+    staging.mcj(
+        "autonomy",
+        "set",
+        "--tenant",
+        T,
+        "--tier",
+        "T3",
+        "--scope",
+        "read-only",
+        "--require-hitl",
+        "true",
+    )
     sim = _fresh_sim(staging, out, "sim-secret.json")
     token = _approve(staging, sim)
     assert _enact(staging, sim, token, out)[0] == 0
-    secrets = {"admin secret": staging.secret, "approval token": token,
-               "token signature": token.rsplit(".", 1)[1]}
+    secrets = {
+        "admin secret": staging.secret,
+        "approval token": token,
+        "token signature": token.rsplit(".", 1)[1],
+    }
     haystacks: dict[str, str] = {}
     for path in list(staging.state_dir.rglob("*")) + list(out.rglob("*")):
         if path.is_file() and path.name not in ("admin.token",):
@@ -194,23 +291,35 @@ def test_secrets_never_leak_into_logs_records_metrics_or_evidence(
             assert secret not in text, f"{name} found in {where}"
 
 
-def test_fast_burn_halts_autonomy_and_switches_to_read_only(staging: Staging,
-                                                           out: Path) -> None:
-    staging.mcj("autonomy", "set", "--tenant", T, "--tier", "T3", "--scope", "read-only",
-                "--require-hitl", "true")
+def test_fast_burn_halts_autonomy_and_switches_to_read_only(staging: Staging, out: Path) -> None:
+    staging.mcj(
+        "autonomy",
+        "set",
+        "--tenant",
+        T,
+        "--tier",
+        "T3",
+        "--scope",
+        "read-only",
+        "--require-hitl",
+        "true",
+    )
     sim = _fresh_sim(staging, out, "sim-burn.json")
     token = _approve(staging, sim)
     with staging.traffic(T, writes=False):
         fault = staging.inject("error-rate", tenant=T, params={"rate": 0.3})
-        event = staging.wait_for("burn tripwire", lambda: [
-            e for e in staging.events(T) if e["tripwire"] in ("burn_fast", "burn_slow")])[0]
+        event = staging.wait_for(
+            "burn tripwire",
+            lambda: [e for e in staging.events(T) if e["tripwire"] in ("burn_fast", "burn_slow")],
+        )[0]
     staging.mcj("faults", "remove", "--id", fault["id"])
     assert event["action"] == "halt_autonomy"
     status = staging.mcj("autonomy", "status", "--tenant", T)
     assert status["halted"] is True
     assert status["scope"] == "read-only"
     assert status["enactments_enabled"] is False
-    refused = staging.mc("autonomy", "enact", "--tenant", T, "--approval-token", token,
-                         "--from-sim", str(sim))
+    refused = staging.mc(
+        "autonomy", "enact", "--tenant", T, "--approval-token", token, "--from-sim", str(sim)
+    )
     assert refused.code == 1
     assert "halted" in refused.stderr

@@ -19,8 +19,20 @@ from staging_harness import (
 
 pytestmark = pytest.mark.integration
 
-PROFILE_KEYS = {"name", "environment", "allowed_hosts", "time_scale", "control", "glb_url",
-                "admin", "metrics", "regions", "tenants", "k6", "chaos"}
+PROFILE_KEYS = {
+    "name",
+    "environment",
+    "allowed_hosts",
+    "time_scale",
+    "control",
+    "glb_url",
+    "admin",
+    "metrics",
+    "regions",
+    "tenants",
+    "k6",
+    "chaos",
+}
 
 
 def _listening_addresses(pid: int) -> list[str]:
@@ -70,8 +82,14 @@ def test_profile_shape_and_loopback_only(staging: Staging) -> None:
 def test_admin_api_requires_the_secret(staging: Staging) -> None:
     admin = staging.profile["admin"]["url"]
     assert staging.client.get(f"{admin}/admin/faults").status_code == 401
-    assert staging.client.post(f"{admin}/admin/faults", json={"kind": "latency"},
-                               headers={"authorization": "Bearer wrong"}).status_code == 401
+    assert (
+        staging.client.post(
+            f"{admin}/admin/faults",
+            json={"kind": "latency"},
+            headers={"authorization": "Bearer wrong"},
+        ).status_code
+        == 401
+    )
     assert staging.client.post(f"{admin}/api/tenant.list").status_code == 401
     region = staging.region_url("eu-west")
     assert staging.client.get(f"{region}/internal/feed").status_code == 401
@@ -88,15 +106,16 @@ def test_data_plane_gates(staging: Staging) -> None:
     assert staging.query(us, "TENANT_002", get).status_code == 451
     assert staging.query(glb, "TENANT_002", {"query": "get gate:1"}).status_code == 403
     assert staging.query(glb, "TENANT_404", get).status_code == 404
-    staging.mcj("flags", "set", "--tenant", "TENANT_002", "--flag", "persisted-only",
-                "--value", "false")
+    staging.mcj(
+        "flags", "set", "--tenant", "TENANT_002", "--flag", "persisted-only", "--value", "false"
+    )
     adhoc = staging.query(eu, "TENANT_002", {"query": "get gate:1"})
     assert adhoc.status_code == 200
     assert adhoc.json()["data"]["value"] == "v"
     staging.mcj("flags", "persisted-only", "--tenant", "TENANT_002", "--enable")
     metrics = staging.client.get(f"{eu}/metrics").text
     assert 'mc_non_persisted_requests_total{region="eu-west",tenant="TENANT_002"}' in metrics
-    assert 'mc_residency_denials_total' in staging.client.get(f"{us}/metrics").text
+    assert "mc_residency_denials_total" in staging.client.get(f"{us}/metrics").text
     # the hot-key cache serves repeated reads; the TTL auto-tune flag is a real switch
     for _ in range(5):
         staging.query(eu, "TENANT_002", get)
@@ -110,9 +129,11 @@ def test_query_budget_returns_429(staging: Staging) -> None:
     codes: dict[int, int] = {}
     with httpx.Client() as client:
         for index in range(400):  # list_entities costs 5 units: 40 per second fit
-            code = client.post(f"{staging.region_url('eu-west')}/v1/tenants/TENANT_003/query",
-                               json={"id": "list_entities", "variables": {"limit": 1}},
-                               headers={"x-mc-purpose": "service"}).status_code
+            code = client.post(
+                f"{staging.region_url('eu-west')}/v1/tenants/TENANT_003/query",
+                json={"id": "list_entities", "variables": {"limit": 1}},
+                headers={"x-mc-purpose": "service"},
+            ).status_code
             codes[code] = codes.get(code, 0) + 1
             if codes.get(429) and index > 10:
                 break
@@ -120,26 +141,33 @@ def test_query_budget_returns_429(staging: Staging) -> None:
     assert codes.get(200), codes
     metrics = staging.client.get(f"{staging.region_url('eu-west')}/metrics").text
     assert 'mc_query_budget_rejections_total{region="eu-west",tenant="TENANT_003"}' in metrics
-    staging.mcj("readiness", "set-budget", "--tenant", "TENANT_003", "--units-per-second",
-                "5000")
+    staging.mcj("readiness", "set-budget", "--tenant", "TENANT_003", "--units-per-second", "5000")
 
 
 def test_replication_converges_and_concurrent_writes_conflict(staging: Staging) -> None:
     tenant = "TENANT_002"
     west, central = staging.region_url("eu-west"), staging.region_url("eu-central")
     for index in range(50):
-        assert staging.put(west if index % 2 else central, tenant, f"rep:{index}",
-                           str(index)).status_code == 200
+        assert (
+            staging.put(
+                west if index % 2 else central, tenant, f"rep:{index}", str(index)
+            ).status_code
+            == 200
+        )
     barrier = threading.Barrier(2)
 
     def hammer(base: str) -> None:
         with httpx.Client() as client:
             barrier.wait()
             for index in range(60):
-                client.post(f"{base}/v1/tenants/{tenant}/query", json={
-                    "id": "put_entity", "variables": {"key": f"hot:{index % 3}",
-                                                      "value": f"{base}-{index}"}},
-                    headers={"x-mc-purpose": "service"})
+                client.post(
+                    f"{base}/v1/tenants/{tenant}/query",
+                    json={
+                        "id": "put_entity",
+                        "variables": {"key": f"hot:{index % 3}", "value": f"{base}-{index}"},
+                    },
+                    headers={"x-mc-purpose": "service"},
+                )
 
     threads = [threading.Thread(target=hammer, args=(b,)) for b in (west, central)]
     for thread in threads:
@@ -148,19 +176,27 @@ def test_replication_converges_and_concurrent_writes_conflict(staging: Staging) 
         thread.join()
 
     def converged() -> bool:
-        digests = {staging.internal(r, f"/internal/tenants/{tenant}/digest")["digest"]
-                   for r in ("eu-west", "eu-central")}
+        digests = {
+            staging.internal(r, f"/internal/tenants/{tenant}/digest")["digest"]
+            for r in ("eu-west", "eu-central")
+        }
         return len(digests) == 1
+
     staging.wait_for("A/A regions to converge", converged)
     conflicts = sum(
         float(line.rsplit(" ", 1)[1])
         for base in (west, central)
         for line in staging.client.get(f"{base}/metrics").text.splitlines()
-        if line.startswith("mc_replication_conflicts_total") and tenant in line)
+        if line.startswith("mc_replication_conflicts_total") and tenant in line
+    )
     assert conflicts > 0
     for index in range(3):
-        values = {staging.query(b, tenant, {"id": "get_entity", "variables": {
-            "key": f"hot:{index}"}}).json()["data"]["value"] for b in (west, central)}
+        values = {
+            staging.query(
+                b, tenant, {"id": "get_entity", "variables": {"key": f"hot:{index}"}}
+            ).json()["data"]["value"]
+            for b in (west, central)
+        }
         assert len(values) == 1  # both sides picked the same winner
 
 
@@ -177,8 +213,9 @@ def test_rollout_state_machine(staging: Staging) -> None:
     canary = staging.mcj("rollout", "advance", "--tenant", tenant, "--force", "--op-id", "adv-1")
     assert canary["rollout"] == canary["rollout"] | {"stage": "canary-20", "weight": 20}
     assert canary["mode"] == "active-active"
-    repeat = staging.mc("rollout", "advance", "--tenant", tenant, "--force", "--op-id", "adv-1",
-                        "--json")
+    repeat = staging.mc(
+        "rollout", "advance", "--tenant", tenant, "--force", "--op-id", "adv-1", "--json"
+    )
     assert repeat.json["rollout"]["stage"] == "canary-20"  # idempotent op id: not advanced
     weights = staging.mcj("glb", "status", "--tenant", tenant)["tenants"][tenant]["weights"]
     assert sorted(weights.values()) == [20, 80]
@@ -188,27 +225,41 @@ def test_rollout_state_machine(staging: Staging) -> None:
     log = staging.mcj("provenance", "log", "--tenant", tenant)
     assert log["chain_valid"] is True
     assert [r["action"] for r in log["records"]][-2:] == ["rollout.advance", "rollout.rollback"]
-    assert staging.mcj("readiness", "show", "--tenant", tenant)[tenant]["dr_enrolment"][
-        "schedule"] == "monthly"
+    assert (
+        staging.mcj("readiness", "show", "--tenant", tenant)[tenant]["dr_enrolment"]["schedule"]
+        == "monthly"
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["tenant", "status", "--tenant", "TENANT_999"], "tenant 'TENANT_999' unknown"),
-    (["autonomy", "simulate", "--tenant", "TENANT_001", "--op-set", "bogus"],
-     "op-set 'bogus' unknown"),
-    (["autonomy", "set", "--tenant", "TENANT_001", "--tier", "T9"], "tier 'T9' unknown"),
-    (["autonomy", "enact", "--tenant", "TENANT_001", "--from-sim", "MALFORMED"],
-     "is not valid JSON"),
-    (["autonomy", "compensate", "--tenant", "TENANT_001", "--from-evidence", "MISSING"],
-     "does not exist"),
-    (["faults", "inject", "--kind", "meteor"], "fault kind 'meteor' unknown"),
-])
-def test_bad_input_exits_2_with_one_line(staging: Staging, tmp_path: Path, args: list[str],
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tenant", "status", "--tenant", "TENANT_999"], "tenant 'TENANT_999' unknown"),
+        (
+            ["autonomy", "simulate", "--tenant", "TENANT_001", "--op-set", "bogus"],
+            "op-set 'bogus' unknown",
+        ),
+        (["autonomy", "set", "--tenant", "TENANT_001", "--tier", "T9"], "tier 'T9' unknown"),
+        (
+            ["autonomy", "enact", "--tenant", "TENANT_001", "--from-sim", "MALFORMED"],
+            "is not valid JSON",
+        ),
+        (
+            ["autonomy", "compensate", "--tenant", "TENANT_001", "--from-evidence", "MISSING"],
+            "does not exist",
+        ),
+        (["faults", "inject", "--kind", "meteor"], "fault kind 'meteor' unknown"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    staging: Staging, tmp_path: Path, args: list[str], message: str
+) -> None:
     malformed = tmp_path / "sim.json"
     malformed.write_text("{not json")
-    args = [str(malformed) if a == "MALFORMED" else str(tmp_path / "nope.json")
-            if a == "MISSING" else a for a in args]
+    args = [
+        str(malformed) if a == "MALFORMED" else str(tmp_path / "nope.json") if a == "MISSING" else a
+        for a in args
+    ]
     result = staging.mc(*args)
     assert result.code == 2, result.stderr
     assert message in result.stderr
@@ -219,20 +270,37 @@ def test_bad_input_exits_2_with_one_line(staging: Staging, tmp_path: Path, args:
 def test_unreachable_and_down_leave_nothing_behind(tmp_path: Path) -> None:
     import subprocess
 
-    never = subprocess.run([MC_STAGING, "--state-dir", str(tmp_path / "none"), "tenant",
-                            "status", "--tenant", "TENANT_001"], capture_output=True, text=True)
+    never = subprocess.run(
+        [
+            MC_STAGING,
+            "--state-dir",
+            str(tmp_path / "none"),
+            "tenant",
+            "status",
+            "--tenant",
+            "TENANT_001",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert never.returncode == 3
     assert "mc-staging up" in never.stderr
     own = start_staging(tmp_path / "own")
     pids = dict(own.pids)
     stop_staging(own)  # asserts `down` exit 0 and every pid gone
     assert not [pid for pid in pids.values() if pid_alive(pid)]
-    after = subprocess.run([MC_STAGING, "--state-dir", str(own.state_dir), "rollout", "status",
-                            "--json"], capture_output=True, text=True)
+    after = subprocess.run(
+        [MC_STAGING, "--state-dir", str(own.state_dir), "rollout", "status", "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert after.returncode == 3
     assert "not reachable" in after.stderr
     assert len(after.stderr.strip().splitlines()) == 1
-    status = subprocess.run([MC_STAGING, "--state-dir", str(own.state_dir), "status", "--json"],
-                            capture_output=True, text=True)
+    status = subprocess.run(
+        [MC_STAGING, "--state-dir", str(own.state_dir), "status", "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert status.returncode == 3
     assert json.loads(status.stdout)["healthy"] is False

@@ -19,25 +19,32 @@ def _fault(staging: Staging, *args: str) -> str:
 def _remove(staging: Staging, fault_id: str) -> None:
     staging.mcj("faults", "remove", "--id", fault_id)
     assert staging.mcj("faults", "list")["faults"] == [] or all(
-        f["id"] != fault_id for f in staging.mcj("faults", "list")["faults"])
+        f["id"] != fault_id for f in staging.mcj("faults", "list")["faults"]
+    )
 
 
-def test_sustained_replication_delay_biases_glb_after_the_scaled_window(
-        staging: Staging) -> None:
+def test_sustained_replication_delay_biases_glb_after_the_scaled_window(staging: Staging) -> None:
     tenant = "TENANT_002"
     with staging.traffic(tenant):
         time.sleep(0.5)
         lag = staging.mcj("tripwires", "status", "--tenant", tenant)["tenants"][tenant]
         assert lag["lag_wall_seconds"] * 600 < 60, "healthy lag must be inside the 1m gate"
-        fault_record = staging.inject("replication-delay", tenant=tenant,
-                                      params={"delay_seconds": 0.3})  # 180 plan s > 60
+        fault_record = staging.inject(
+            "replication-delay", tenant=tenant, params={"delay_seconds": 0.3}
+        )  # 180 plan s > 60
         fault, injected = fault_record["id"], fault_record["injected_at"]
         # poll the control API every 50 ms: the bias must not appear inside the window
-        first_bias = staging.wait_for("GLB bias", lambda: (
-            time.time() if staging.api("tenant.status", tenant=tenant)["glb"]["bias"]
-            else None), every=0.05)
-        event = staging.wait_for("lag tripwire event", lambda: [
-            e for e in staging.events(tenant) if e["tripwire"] == "replication_lag"])[0]
+        first_bias = staging.wait_for(
+            "GLB bias",
+            lambda: (
+                time.time() if staging.api("tenant.status", tenant=tenant)["glb"]["bias"] else None
+            ),
+            every=0.05,
+        )
+        event = staging.wait_for(
+            "lag tripwire event",
+            lambda: [e for e in staging.events(tenant) if e["tripwire"] == "replication_lag"],
+        )[0]
     assert event["action"] == "bias_glb"
     assert event["window_plan_seconds"] == pytest.approx(600.0)
     assert event["fired_at"] - event["condition_since"] >= event["window_wall_seconds"]
@@ -54,9 +61,12 @@ def test_sustained_replication_delay_biases_glb_after_the_scaled_window(
     def caught_up() -> bool:
         state = staging.mcj("tripwires", "status", "--tenant", tenant)["tenants"][tenant]
         return state["lag_wall_seconds"] * 600 < 60
+
     staging.wait_for("lag back under 60 plan s", caught_up)
-    digests = {r: staging.internal(r, f"/internal/tenants/{tenant}/digest")["digest"]
-               for r in ("eu-west", "eu-central")}
+    digests = {
+        r: staging.internal(r, f"/internal/tenants/{tenant}/digest")["digest"]
+        for r in ("eu-west", "eu-central")
+    }
     assert len(set(digests.values())) == 1, digests
 
 
@@ -64,33 +74,42 @@ def test_conflict_storm_is_counted_and_rolls_the_tenant_back_to_ap(staging: Stag
     tenant = "TENANT_003"
     assert staging.tenant_status(tenant)["mode"] == "active-active"
     fault = _fault(staging, "--kind", "conflict-storm", "--tenant", tenant)
-    event = staging.wait_for("conflict tripwire", lambda: [
-        e for e in staging.events(tenant) if e["tripwire"] == "conflict_rate"])[0]
+    event = staging.wait_for(
+        "conflict tripwire",
+        lambda: [e for e in staging.events(tenant) if e["tripwire"] == "conflict_rate"],
+    )[0]
     assert event["action"] == "rollback_to_ap"
     assert event["value"] > 0.001
     status = staging.tenant_status(tenant)
     assert status["mode"] == "active-passive"
     assert status["rollout"]["stage"] == "rolled-back"
     metrics = staging.client.get(f"{staging.region_url('eu-west')}/metrics").text
-    conflicts = [line for line in metrics.splitlines()
-                 if line.startswith("mc_replication_conflicts_total")
-                 and f'tenant="{tenant}"' in line]
+    conflicts = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("mc_replication_conflicts_total") and f'tenant="{tenant}"' in line
+    ]
     assert conflicts
     assert float(conflicts[0].rsplit(" ", 1)[1]) > 0
     _remove(staging, fault)
 
     def converged() -> bool:
-        digests = {staging.internal(r, f"/internal/tenants/{tenant}/digest")["digest"]
-                   for r in ("eu-west", "eu-central")}
+        digests = {
+            staging.internal(r, f"/internal/tenants/{tenant}/digest")["digest"]
+            for r in ("eu-west", "eu-central")
+        }
         return len(digests) == 1
+
     staging.wait_for("storm keys to converge", converged)
 
 
 def test_non_persisted_burst_rolls_the_tenant_back_to_ap(staging: Staging) -> None:
     tenant = "TENANT_001"
     fault = _fault(staging, "--kind", "non-persisted-burst", "--tenant", tenant)
-    event = staging.wait_for("non-persisted tripwire", lambda: [
-        e for e in staging.events(tenant) if e["tripwire"] == "non_persisted_rate"])[0]
+    event = staging.wait_for(
+        "non-persisted tripwire",
+        lambda: [e for e in staging.events(tenant) if e["tripwire"] == "non_persisted_rate"],
+    )[0]
     assert event["action"] == "rollback_to_ap"
     assert staging.tenant_status(tenant)["mode"] == "active-passive"
     _remove(staging, fault)
@@ -100,10 +119,11 @@ def test_error_rate_drains_the_error_budget_and_pauses_the_rollout(staging: Stag
     tenant = "TENANT_004"
     assert staging.tenant_status(tenant)["rollout"]["paused"] is False
     with staging.traffic(tenant) as counts:
-        fault = _fault(staging, "--kind", "error-rate", "--tenant", tenant,
-                       "--param", "rate=0.2")
-        event = staging.wait_for("error budget tripwire", lambda: [
-            e for e in staging.events(tenant) if e["tripwire"] == "error_budget"])[0]
+        fault = _fault(staging, "--kind", "error-rate", "--tenant", tenant, "--param", "rate=0.2")
+        event = staging.wait_for(
+            "error budget tripwire",
+            lambda: [e for e in staging.events(tenant) if e["tripwire"] == "error_budget"],
+        )[0]
     assert counts.get("503", 0) > 0
     assert event["action"] == "pause_rollout"
     assert event["value"] < 0.6
@@ -122,15 +142,17 @@ def test_error_rate_drains_the_error_budget_and_pauses_the_rollout(staging: Stag
     assert staging.mcj("rollout", "resume", "--tenant", tenant)["rollout"]["paused"] is False
 
 
-def test_residency_regression_is_a_violation_that_rolls_back_and_pages(
-        staging: Staging) -> None:
+def test_residency_regression_is_a_violation_that_rolls_back_and_pages(staging: Staging) -> None:
     tenant = "TENANT_005"
     assert staging.mcj("dpo", "pages", "--tenant", tenant)["pages"] == []
     with staging.traffic(tenant):
-        fault = _fault(staging, "--kind", "residency-regression", "--tenant", tenant,
-                       "--region", "us-east")
-        event = staging.wait_for("residency tripwire", lambda: [
-            e for e in staging.events(tenant) if e["tripwire"] == "residency_violation"])[0]
+        fault = _fault(
+            staging, "--kind", "residency-regression", "--tenant", tenant, "--region", "us-east"
+        )
+        event = staging.wait_for(
+            "residency tripwire",
+            lambda: [e for e in staging.events(tenant) if e["tripwire"] == "residency_violation"],
+        )[0]
         time.sleep(0.3)
         status = staging.tenant_status(tenant)
     assert event["action"] == "rollback_and_page_dpo"

@@ -20,8 +20,9 @@ def test_weights_follow_stage_bias_failover_and_leak() -> None:
     ga.glb_bias = None
     ga.failed_over_to = "eu-central"
     assert tenant_weights(ga, []) == {"eu-central": 100}
-    leak = Fault(id="f", kind="residency-regression", tenant=ga.id, region="us-east",
-                 injected_at=0.0)
+    leak = Fault(
+        id="f", kind="residency-regression", tenant=ga.id, region="us-east", injected_at=0.0
+    )
     assert tenant_weights(ga, [leak])["us-east"] == 20
     ga.stage = "rolled-back"
     assert "us-east" not in tenant_weights(ga, [leak])

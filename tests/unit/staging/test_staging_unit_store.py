@@ -8,8 +8,10 @@ from mc_staging.store import RegionStore
 
 
 def _pair(tmp_path: Path) -> tuple[RegionStore, RegionStore]:
-    return (RegionStore(tmp_path / "a.db", "eu-west", 0),
-            RegionStore(tmp_path / "b.db", "eu-central", 1))
+    return (
+        RegionStore(tmp_path / "a.db", "eu-west", 0),
+        RegionStore(tmp_path / "b.db", "eu-central", 1),
+    )
 
 
 def _sync(source: RegionStore, target: RegionStore) -> list[bool]:

@@ -16,11 +16,14 @@ def test_valid_token_verifies() -> None:
     assert verify(KEY, token, "TENANT_001", "d" * 64).token_id == approval.token_id
 
 
-@pytest.mark.parametrize(("tenant", "digest", "key", "reason"), [
-    ("TENANT_002", "d" * 64, KEY, "wrong_tenant"),
-    ("TENANT_001", "e" * 64, KEY, "wrong_simulation"),
-    ("TENANT_001", "d" * 64, b"other-key", "forged"),
-])
+@pytest.mark.parametrize(
+    ("tenant", "digest", "key", "reason"),
+    [
+        ("TENANT_002", "d" * 64, KEY, "wrong_tenant"),
+        ("TENANT_001", "e" * 64, KEY, "wrong_simulation"),
+        ("TENANT_001", "d" * 64, b"other-key", "forged"),
+    ],
+)
 def test_bound_and_signed(tenant: str, digest: str, key: bytes, reason: str) -> None:
     token, _ = mint(KEY, "TENANT_001", "d" * 64, "alice", 60)
     with pytest.raises(TokenRefused) as caught:

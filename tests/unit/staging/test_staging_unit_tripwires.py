@@ -41,7 +41,8 @@ def test_conflict_between_gate_and_tripwire_fires_nothing() -> None:
     assert firings == []
     sampler.ingest(0.6, _stats("T", writes=10000, conflicts=12))
     assert [f.tripwire for f in evaluator.evaluate("T", sampler, 0.6, 0.999)[1]] == [
-        "conflict_rate"]
+        "conflict_rate"
+    ]
 
 
 def test_error_budget_and_burn_and_counter_reset() -> None:
