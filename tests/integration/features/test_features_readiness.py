@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,14 +11,6 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
-_spec = importlib.util.spec_from_file_location(
-    "steps_harness", ROOT / "tests" / "integration" / "steps" / "steps_harness.py"
-)
-assert _spec is not None
-assert _spec.loader is not None
-harness = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("steps_harness", harness)  # its dataclasses look themselves up
-_spec.loader.exec_module(harness)
 
 TENANTS = ("TENANT_004", "TENANT_005")
 SCENARIOS_PER_TENANT = 5
@@ -34,11 +24,11 @@ def readiness_records(reference_staging) -> dict[str, object]:
 
 
 def test_readiness_feature_passes_and_fills_each_tenant_section(
-    tmp_path: Path, reference_staging
+    tmp_path: Path, reference_staging, run_feature
 ) -> None:
     records_before = readiness_records(reference_staging)
     feature = (ROOT / "features" / "readiness.feature").read_text()
-    run = harness.run_feature(tmp_path, reference_staging.profile_path, feature)
+    run = run_feature(reference_staging.profile_path, feature)
     assert run.returncode == 0, run.output
     assert f"{SCENARIOS_PER_TENANT * len(TENANTS)} passed" in run.output, run.output
     for tenant in TENANTS:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from steps_harness import run_feature
 
 pytestmark = pytest.mark.integration
 
@@ -28,8 +27,10 @@ Feature: Tenant and load steps
 """
 
 
-def test_tenant_and_load_steps_record_real_evidence(tmp_path: Path, reference_staging) -> None:
-    run = run_feature(tmp_path, reference_staging.profile_path, FEATURE)
+def test_tenant_and_load_steps_record_real_evidence(
+    tmp_path: Path, reference_staging, run_feature
+) -> None:
+    run = run_feature(reference_staging.profile_path, FEATURE)
     assert run.returncode == 1, run.output
     assert "1 failed, 1 passed" in run.output, run.output
     assert "tenant TENANT_004 runs active-passive, expected active-active" in run.output

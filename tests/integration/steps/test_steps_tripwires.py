@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from steps_harness import run_feature
 
 pytestmark = pytest.mark.integration
 
@@ -28,8 +27,8 @@ Feature: Tripwire and drill steps
 """
 
 
-def test_tripwire_and_drill_steps(tmp_path: Path, reference_staging) -> None:
-    run = run_feature(tmp_path, reference_staging.profile_path, FEATURE)
+def test_tripwire_and_drill_steps(tmp_path: Path, reference_staging, run_feature) -> None:
+    run = run_feature(reference_staging.profile_path, FEATURE)
     assert run.returncode == 0, run.output
     lag = run.tenant_section("TENANT_002")
     [observation] = lag["tripwires"]
