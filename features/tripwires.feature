@@ -20,8 +20,8 @@ Feature: Tripwires and their automatic actions
 
   Scenario Outline: Replication lag over 60s for 10m biases the GLB of <tenant>
     Given tenant <tenant> is put at stage "canary-50" for this scenario
-    And k6 keeps traffic flowing on tenant <tenant> for 1h of plan time
-    When the "replication-delay" experiment runs on tenant <tenant> for 30m of plan time
+    And k6 keeps traffic flowing on tenant <tenant> for 2h of plan time
+    When the "replication-delay" experiment runs on tenant <tenant> for 1h of plan time
     Then within 20m the GLB biases tenant <tenant> to the healthy region
     And the experiment rolled back and the steady state returned
 
@@ -32,7 +32,7 @@ Feature: Tripwires and their automatic actions
 
   Scenario Outline: Replication lag over 60s for less than 10m does not bias the GLB of <tenant>
     Given tenant <tenant> is put at stage "canary-50" for this scenario
-    And k6 keeps traffic flowing on tenant <tenant> for 1h of plan time
+    And k6 keeps traffic flowing on tenant <tenant> for 2h of plan time
     When the "replication-delay" experiment runs on tenant <tenant> for 4m of plan time
     Then the GLB does not bias tenant <tenant>
     And the experiment rolled back and the steady state returned
@@ -44,8 +44,8 @@ Feature: Tripwires and their automatic actions
 
   Scenario Outline: Conflict rate over 0.1% rolls <tenant> back to A/P
     Given tenant <tenant> is put at stage "canary-50" for this scenario
-    And k6 keeps traffic flowing on tenant <tenant> for 1h of plan time
-    When the "conflict-storm" experiment runs on tenant <tenant> for 30m of plan time
+    And k6 keeps traffic flowing on tenant <tenant> for 2h of plan time
+    When the "conflict-storm" experiment runs on tenant <tenant> for 1h of plan time
     Then within 15m the tripwire_conflict_rate tripwire rolls tenant <tenant> back to active/passive
     And the experiment rolled back and the steady state returned
 
@@ -56,8 +56,8 @@ Feature: Tripwires and their automatic actions
 
   Scenario Outline: Non-persisted queries over 0.1% roll <tenant> back to A/P
     Given tenant <tenant> is put at stage "canary-50" for this scenario
-    And k6 keeps traffic flowing on tenant <tenant> for 1h of plan time
-    When the "non-persisted-burst" experiment runs on tenant <tenant> for 30m of plan time
+    And k6 keeps traffic flowing on tenant <tenant> for 2h of plan time
+    When the "non-persisted-burst" experiment runs on tenant <tenant> for 1h of plan time
     Then within 15m the tripwire_non_persisted tripwire rolls tenant <tenant> back to active/passive
     And the experiment rolled back and the steady state returned
 
@@ -68,8 +68,8 @@ Feature: Tripwires and their automatic actions
 
   Scenario Outline: A residency violation rolls <tenant> back at once and pages the DPO
     Given tenant <tenant> is put at stage "canary-50" for this scenario
-    And k6 keeps traffic flowing on tenant <tenant> for 1h of plan time
-    When the "residency-regression" experiment runs on tenant <tenant> for 30m of plan time
+    And k6 keeps traffic flowing on tenant <tenant> for 2h of plan time
+    When the "residency-regression" experiment runs on tenant <tenant> for 1h of plan time
     Then within 10m tenant <tenant> is rolled back to active/passive and the DPO is paged
     And the experiment rolled back and the steady state returned
 

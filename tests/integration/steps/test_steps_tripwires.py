@@ -13,8 +13,8 @@ FEATURE = """\
 Feature: Tripwire and drill steps
   Scenario: Sustained replication lag biases the GLB
     Given tenant TENANT_002 of the target profile
-    And k6 keeps traffic flowing on tenant TENANT_002 for 1h of plan time
-    When the "replication-delay" experiment runs on tenant TENANT_002 for 30m of plan time
+    And k6 keeps traffic flowing on tenant TENANT_002 for 2h of plan time
+    When the "replication-delay" experiment runs on tenant TENANT_002 for 1h of plan time
     Then within 20m the GLB biases tenant TENANT_002 to the healthy region
     And the experiment rolled back and the steady state returned
 
