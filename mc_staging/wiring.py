@@ -119,7 +119,7 @@ def async_client(max_connections: int = 100) -> httpx.AsyncClient:
 
 
 def serve(app: Starlette, port: int) -> None:
-    """Run one ASGI app on 127.0.0.1:port until SIGTERM (never 0.0.0.0)."""
+    """Run one ASGI app on 127.0.0.1:port (loopback only) until SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = uvicorn.Config(
         app,
