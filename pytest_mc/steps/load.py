@@ -34,7 +34,7 @@ def _run(
 ) -> K6Result:
     work_dir = tmp_path_factory.mktemp("k6")
     result = mc_k6.run(tenant, load, work_dir=work_dir, run_id=mc_evidence.run_id)
-    _record(mc_evidence, mc_context, tenant, result)
+    record_k6_run(mc_evidence, mc_context, tenant, result)
     return result
 
 
@@ -84,15 +84,22 @@ def background_traffic(
 
     def finish() -> None:
         result = running.join(timeout=load.duration_seconds + 120)
-        _record(mc_evidence, mc_context, tenant, result)
+        record_k6_run(mc_evidence, mc_context, tenant, result)
 
     request.addfinalizer(finish)
     time.sleep(K6_WARMUP_SECONDS)
 
 
-def _record(
-    mc_evidence: McEvidence, mc_context: ScenarioContext, tenant: str, result: K6Result
+def record_k6_run(
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    tenant: str,
+    result: K6Result,
+    *,
+    label: str | None = None,
 ) -> None:
+    """Record a k6 run as evidence: the tool run (version, binary sha256), the summary as an
+    artifact (named after the tenant and `label`), and the run in the scenario context."""
     mc_evidence.tool_run(
         result.activity,
         tenant=tenant,
@@ -100,7 +107,10 @@ def _record(
         binary_sha256=result.binary.sha256,
     )
     mc_evidence.attach(
-        result.summary_path, name=f"k6-summary-{tenant}.json", kind="k6-summary", tenant=tenant
+        result.summary_path,
+        name=f"k6-summary-{tenant}{f'-{label}' if label else ''}.json",
+        kind="k6-summary",
+        tenant=tenant,
     )
     mc_context.k6_results.append(result)
 

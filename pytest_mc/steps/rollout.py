@@ -29,7 +29,7 @@ from pytest_mc.policy.crosscheck import StatedNumberMismatch, check_stated
 from pytest_mc.policy.verdict import Judgement, Ratio, Verdict
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
-from pytest_mc.steps.load import BackgroundLoad
+from pytest_mc.steps.load import BackgroundLoad, record_k6_run
 from pytest_mc.target.profile import TargetProfile
 
 STAGE_QI = {
@@ -244,19 +244,7 @@ def _hold(
             )
         time.sleep(max(0.0, deadline - time.monotonic()))
         result = traffic.join(timeout=wall + 120)
-    evidence.tool_run(
-        result.activity,
-        tenant=tenant,
-        version=result.binary.version,
-        binary_sha256=result.binary.sha256,
-    )
-    evidence.attach(
-        result.summary_path,
-        name=f"k6-summary-{tenant}-{stage}.json",
-        kind="k6-summary",
-        tenant=tenant,
-    )
-    context.k6_results.append(result)
+    record_k6_run(evidence, context, tenant, result, label=stage)
     evidence.measure(
         stage_qi.id,
         gates.plan_seconds,
