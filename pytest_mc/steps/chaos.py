@@ -8,8 +8,6 @@ are kept as artifacts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from pytest_bdd import parsers, then, when
 
@@ -54,7 +52,6 @@ def chaos_experiment_on_tenant(
 
     def on_activity(activity: ChaosActivity) -> None:
         if not watching and activity.phase == "method" and activity.activity_type == "action":
-            mc_context.fault_started_at = datetime.now(UTC)
             watching.append(watch.start())
 
     journal = tmp_path_factory.mktemp("chaos") / f"{experiment}-journal.json"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import pytest
 
@@ -37,7 +36,6 @@ class ScenarioContext:
     chaos_results: list[ChaosResult] = field(default_factory=list)
     drills: list[DrillResult] = field(default_factory=list)
     watch: WatchReport | None = None
-    fault_started_at: datetime | None = None
     gate_windows: dict[tuple[str, str], GateWindow] = field(default_factory=dict)
     gates_passed: dict[tuple[str, str], bool] = field(default_factory=dict)
     rollout_counts: dict[tuple[str, str], Ratio] = field(default_factory=dict)
