@@ -65,6 +65,8 @@ __all__ = [
 
 SETTINGS: dict[str, Any] = {"runtime": {"rollbacks": {"strategy": "always"}}}
 _ROLLBACK_ATTEMPTS = 3
+# how often a Ctrl-C/SIGTERM is raised again until chaoslib has seen it
+REINTERRUPT_SECONDS = 0.25
 _log = logging.getLogger("chaostoolkit")
 
 
@@ -143,17 +145,32 @@ class _Run:
     interrupted_by: str | None = None
     timed_out: bool = False
     shielded: bool = False
+    acknowledged: bool = False
     callback_error: Exception | None = None
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGALRM:
+            if self.interrupted_by is not None:
+                # A signal that lands while an activity is still running is swallowed by the
+                # activity's clean-up, which then sleeps through its `pauses.after`: keep
+                # interrupting until chaoslib reports that it saw the interrupt.
+                if not self.shielded and not self.acknowledged:
+                    raise KeyboardInterrupt(self.interrupted_by)
+                return
             self.timed_out = True
             if not self.shielded:
                 raise InterruptExecution("the experiment exceeded its timeout")
             return
         self.interrupted_by = self.interrupted_by or signal.Signals(signum).name
         if not self.shielded:
+            signal.setitimer(signal.ITIMER_REAL, REINTERRUPT_SECONDS, REINTERRUPT_SECONDS)
             raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    def acknowledge(self) -> None:
+        """chaoslib handled the interrupt: stop re-raising it (its rollbacks run next)."""
+        if self.interrupted_by is not None and not self.acknowledged:
+            self.acknowledged = True
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
     def record(self, activity: Mapping[str, Any], run: Mapping[str, Any], phase: Phase) -> None:
         exception = run.get("exception")
@@ -186,6 +203,12 @@ class _Events(RunEventHandler):  # type: ignore[misc]
         # chaoslib installed its own SIGTERM handler; ours treats SIGTERM exactly like Ctrl-C.
         signal.signal(signal.SIGTERM, self.state.handle)
 
+    def signal_exit(self) -> None:
+        self.state.acknowledge()
+
+    def interrupted(self, experiment: Any, journal: Any) -> None:
+        self.state.acknowledge()
+
     def start_hypothesis_before(self, experiment: Any) -> None:
         self.state.phase = "steady-state-before"
 
@@ -196,6 +219,7 @@ class _Events(RunEventHandler):  # type: ignore[misc]
         self.state.phase = "steady-state-after"
 
     def start_rollbacks(self, experiment: Any) -> None:
+        self.state.acknowledge()
         self.state.phase = "rollback"
 
     def activity_completed(self, activity: Any, run: Any) -> None:

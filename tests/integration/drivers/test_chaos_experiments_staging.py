@@ -145,8 +145,11 @@ def test_plain_chaos_run_works_with_the_documented_env(
 
 
 _DRIVER_SCRIPT = """
+import faulthandler
 import sys
 from pathlib import Path
+# if the driver ever hangs, its threads' stacks land in stacks.txt for the failure message
+faulthandler.dump_traceback_later(50, file=open(Path(sys.argv[2]) / "stacks.txt", "w"))
 from pytest_mc.drivers.chaos import ChaosInterrupted, run_experiment
 from pytest_mc.target.profile import TargetProfile
 import yaml
@@ -176,6 +179,8 @@ def test_signal_mid_experiment_rolls_back_and_records_the_interrupt(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a background job inherits an ignored SIGINT; the child must see Ctrl-C like a user
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
     )
     try:
         deadline = time.monotonic() + 60
@@ -184,7 +189,11 @@ def test_signal_mid_experiment_rolls_back_and_records_the_interrupt(
             assert time.monotonic() < deadline, "the experiment never injected its fault"
             time.sleep(0.1)
         process.send_signal(signum)  # during the 120 s hold, i.e. mid-experiment
-        _, stderr = process.communicate(timeout=90)
+        try:
+            _, stderr = process.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            stacks = tmp_path / "stacks.txt"
+            pytest.fail(f"the driver did not stop after {signum.name}:\n{stacks.read_text()}")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
