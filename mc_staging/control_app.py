@@ -168,10 +168,12 @@ class ControlServer:
             elif firing.action == "bias_glb":
                 healthy = self._healthiest(tenant)
                 if healthy is None:
-                    result = "no region can take the tenant's traffic: nothing to bias to"
-                else:
-                    await self.plane.bias(tenant, healthy, 100, actor, "replication lag tripwire")
-                    result = f"biased to {healthy}"
+                    # nothing to bias to on this tick (e.g. every stats answer was late):
+                    # stay armed and try again on the next one instead of recording a no-op
+                    self.evaluator.rearm(firing.tenant, firing.tripwire)
+                    return
+                await self.plane.bias(tenant, healthy, 100, actor, "replication lag tripwire")
+                result = f"biased to {healthy}"
             elif firing.action in ("rollback_to_ap", "rollback_and_page_dpo"):
                 if tenant.stage == "rolled-back":
                     result = "already-rolled-back"
@@ -293,7 +295,12 @@ class ControlServer:
 
     async def healthz(self, _request: Request) -> Response:
         return JSONResponse(
-            {"status": "ok", "component": "control", "time_scale": self.plane.time_scale}
+            {
+                "status": "ok",
+                "component": "control",
+                "time_scale": self.plane.time_scale,
+                "defects": sorted(self.plane.defects),
+            }
         )
 
     async def metrics_route(self, _request: Request) -> Response:

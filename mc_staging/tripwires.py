@@ -55,10 +55,16 @@ class Sample:
 
 
 class Sampler:
-    """Per-tenant cumulative counters over all regions, with counter-reset handling."""
+    """Per-tenant cumulative counters over all regions, with counter-reset handling.
 
-    def __init__(self, retention_seconds: float) -> None:
+    A region whose stats did not arrive on a tick (a slow answer under load) keeps its last
+    lag reading for up to ``lag_carry_seconds``: a missing reading is unknown, not "caught up",
+    and must not reset a sustained-lag window."""
+
+    def __init__(self, retention_seconds: float, lag_carry_seconds: float = 2.0) -> None:
         self.retention = retention_seconds
+        self.lag_carry = lag_carry_seconds
+        self.last_lag: dict[str, dict[str, tuple[float, float]]] = {}
         self.last_raw: dict[tuple[str, str, str], float] = {}
         self.totals: dict[str, dict[str, float]] = {}
         self.series: dict[str, deque[Sample]] = {}
@@ -68,8 +74,10 @@ class Sampler:
 
     def ingest(self, at: float, region_stats: list[dict[str, object]]) -> None:
         lag: dict[str, dict[str, float]] = {}
+        reported: set[str] = set()
         for stats in region_stats:
             region = str(stats["region"])
+            reported.add(region)
             for tenant, counters in dict(stats["tenants"]).items():  # type: ignore[call-overload]
                 totals = self.totals.setdefault(str(tenant), dict.fromkeys(COUNTERS, 0.0))
                 for name in COUNTERS:
@@ -82,7 +90,17 @@ class Sampler:
                 lag.setdefault(str(tenant), {})[region] = float(seconds)
                 self.totals.setdefault(str(tenant), dict.fromkeys(COUNTERS, 0.0))
         for tenant, totals in self.totals.items():
-            by_region = lag.get(tenant, {})
+            by_region = lag.setdefault(tenant, {})
+            last = self.last_lag.setdefault(tenant, {})
+            for region, (seen_at, seconds) in list(last.items()):
+                if region in reported:
+                    continue
+                if at - seen_at <= self.lag_carry:
+                    by_region[region] = seconds
+                else:
+                    del last[region]
+            for region in reported:
+                last[region] = (at, by_region.get(region, 0.0))
             series = self.series.setdefault(tenant, deque())
             sample = Sample(at, dict(totals), max(by_region.values(), default=0.0), by_region)
             if len(series) >= 2 and at - series[-2].at < self.spacing:
@@ -264,6 +282,12 @@ class TripwireEvaluator:
                     )
                 )
         return reading, firings
+
+    def rearm(self, tenant: str, tripwire: str) -> None:
+        """Let a fired tripwire fire again while its condition still holds (action deferred)."""
+        state = self.states.get((tenant, tripwire))
+        if state is not None:
+            state.fired = False
 
     def snapshot(self) -> dict[str, dict[str, dict[str, object]]]:
         out: dict[str, dict[str, dict[str, object]]] = {}

@@ -72,3 +72,32 @@ def test_residency_fires_immediately_once_per_episode() -> None:
     assert [f.action for f in firings] == ["rollback_and_page_dpo"]
     sampler.ingest(0.2, _stats("T", residency_violations=4))
     assert evaluator.evaluate("T", sampler, 0.2, 0.999)[1] == []
+
+
+def test_a_region_missing_from_one_tick_does_not_reset_the_lag_window() -> None:
+    """A slow stats answer is unknown lag, not zero lag: the sustained window keeps running."""
+    sampler, evaluator = Sampler(100.0, lag_carry_seconds=0.5), TripwireEvaluator(time_scale=600)
+    fired_at = None
+    for step in range(30):
+        now = 1000.0 + step * 0.1
+        stats = [] if step % 4 == 3 else _stats("T", lag=0.2)  # every 4th tick times out
+        sampler.ingest(now, stats)
+        _, firings = evaluator.evaluate("T", sampler, now, 0.999)
+        if firings:
+            fired_at = now
+            break
+    assert fired_at is not None
+    assert 1.0 <= fired_at - 1000.0 < 1.2
+
+
+def test_a_region_silent_past_the_carry_no_longer_counts() -> None:
+    sampler = Sampler(100.0, lag_carry_seconds=0.5)
+    sampler.ingest(0.0, _stats("T", lag=0.2))
+    sampler.ingest(0.4, [])
+    latest = sampler.latest("T")
+    assert latest is not None
+    assert latest.lag_seconds == 0.2
+    sampler.ingest(0.6, [])
+    latest = sampler.latest("T")
+    assert latest is not None
+    assert latest.lag_seconds == 0.0
