@@ -9,7 +9,14 @@ import pytest
 
 from pytest_mc import schemas
 
-NAMES = ("target-profile", "qi-catalog", "evidence-record", "evidence-bundle", "dsse-envelope")
+NAMES = (
+    "target-profile",
+    "qi-catalog",
+    "evidence-record",
+    "evidence-bundle",
+    "dsse-envelope",
+    "ga-delta-report",
+)
 
 
 @pytest.mark.parametrize("name", NAMES)
