@@ -30,6 +30,7 @@ def _models() -> dict[str, type[BaseModel]]:
     from pytest_mc.evidence.bundle import EvidenceBundle
     from pytest_mc.evidence.records import ChainRecord
     from pytest_mc.evidence.signing import DsseEnvelope
+    from pytest_mc.integration.dr_schedule import DrDrillSchedule
     from pytest_mc.integration.ga_delta import GaDeltaReport
     from pytest_mc.policy.catalog import QiCatalog
     from pytest_mc.target.profile import TargetProfile
@@ -41,6 +42,7 @@ def _models() -> dict[str, type[BaseModel]]:
         "evidence-bundle": EvidenceBundle,
         "dsse-envelope": DsseEnvelope,
         "ga-delta-report": GaDeltaReport,
+        "dr-drill-schedule": DrDrillSchedule,
     }
 
 

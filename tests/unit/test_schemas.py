@@ -16,6 +16,7 @@ NAMES = (
     "evidence-bundle",
     "dsse-envelope",
     "ga-delta-report",
+    "dr-drill-schedule",
 )
 
 
