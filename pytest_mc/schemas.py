@@ -32,6 +32,7 @@ def _models() -> dict[str, type[BaseModel]]:
     from pytest_mc.evidence.signing import DsseEnvelope
     from pytest_mc.integration.dr_schedule import DrDrillSchedule
     from pytest_mc.integration.ga_delta import GaDeltaReport
+    from pytest_mc.integration.privacy_tiles import GrafanaDashboard
     from pytest_mc.policy.catalog import QiCatalog
     from pytest_mc.target.profile import TargetProfile
 
@@ -43,6 +44,7 @@ def _models() -> dict[str, type[BaseModel]]:
         "dsse-envelope": DsseEnvelope,
         "ga-delta-report": GaDeltaReport,
         "dr-drill-schedule": DrDrillSchedule,
+        "grafana-dashboard": GrafanaDashboard,
     }
 
 

@@ -17,6 +17,7 @@ NAMES = (
     "dsse-envelope",
     "ga-delta-report",
     "dr-drill-schedule",
+    "grafana-dashboard",
 )
 
 
