@@ -27,6 +27,8 @@ SCHEMA_VERSION = 1
 
 def _models() -> dict[str, type[BaseModel]]:
     # Imported here: the models import this module's validator.
+    from pytest_mc.dod.decision import Week5Decision
+    from pytest_mc.dod.items import DodReport
     from pytest_mc.evidence.bundle import EvidenceBundle
     from pytest_mc.evidence.records import ChainRecord
     from pytest_mc.evidence.signing import DsseEnvelope
@@ -45,6 +47,8 @@ def _models() -> dict[str, type[BaseModel]]:
         "ga-delta-report": GaDeltaReport,
         "dr-drill-schedule": DrDrillSchedule,
         "grafana-dashboard": GrafanaDashboard,
+        "dod-report": DodReport,
+        "week5-decision": Week5Decision,
     }
 
 

@@ -18,6 +18,8 @@ NAMES = (
     "ga-delta-report",
     "dr-drill-schedule",
     "grafana-dashboard",
+    "dod-report",
+    "week5-decision",
 )
 
 

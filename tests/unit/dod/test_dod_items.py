@@ -1,0 +1,189 @@
+"""DoD items judged from model-built bundles: every item passes on complete evidence at time
+scale 1, and each kind of gap (missing, failing, rehearsal, ephemeral key) is reported as
+what it is, never as a pass."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from dod_helpers import CLEAN_TRIALS, RELEASE, Plan, clean_pilot, record_plan
+
+from pytest_mc.dod.evidence import from_bundle, from_session_chain
+from pytest_mc.dod.items import DodReport, evaluate_dod
+from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
+from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.policy.catalog import QiCatalog
+from pytest_mc.policy.verdict import Ratio, Verdict
+
+BundleOf = Callable[[Plan], Path]
+ITEM_IDS = [
+    "aa_ga:TENANT_004",
+    "green_streak:TENANT_004",
+    "aa_ga:TENANT_005",
+    "green_streak:TENANT_005",
+    "p1_incidents",
+    "autonomy_success_rate",
+    "compensation_rate",
+    "sim_false_negative_rate",
+    "evidence_bundle",
+    "ga_delta_report",
+    "qi_catalog",
+]
+
+
+def report_for(bundle_of: BundleOf, catalog: QiCatalog, plan: Plan) -> DodReport:
+    evidence, _ = from_bundle(bundle_of(plan), catalog)
+    return evaluate_dod(evidence, catalog)
+
+
+def test_complete_evidence_at_time_scale_1_meets_every_item(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    report = report_for(bundle_of, catalog, Plan())
+
+    assert [item.id for item in report.items] == ITEM_IDS
+    assert [item.dod_line for item in report.items] == [1] * 4 + [2] * 4 + [3] * 3
+    not_passing = {i.id: i.reason for i in report.items if i.verdict != Verdict.PASS}
+    assert not_passing == {}
+    assert report.met
+    assert not report.rehearsal
+    assert report.summary == "DoD met: all 11 items pass on evidence at time scale 1"
+    success = report.item("autonomy_success_rate")
+    assert (success.events, success.trials) == (CLEAN_TRIALS, CLEAN_TRIALS)
+    assert success.bound is not None
+    assert success.bound >= 0.999
+    assert success.source.startswith("tenants.TENANT_001.measurements[autonomy_success_rate]")
+    streak = report.item("green_streak:TENANT_004")
+    assert (streak.value, streak.source) == (14.0, "tenants.TENANT_004.days")
+    assert report.item("qi_catalog").value == catalog.digest
+
+
+def test_rehearsal_evidence_is_judged_but_never_met(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    report = report_for(bundle_of, catalog, Plan(time_scale=600))
+
+    assert all(item.verdict == Verdict.PASS for item in report.items)
+    assert all(item.rehearsal and not item.met for item in report.items)
+    assert not report.met
+    assert report.summary.startswith(
+        "DoD not met: rehearsal evidence (time scale 600) cannot satisfy a GA DoD item"
+    )
+
+
+def test_missing_pilot_data_is_inconclusive_never_a_pass(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    report = report_for(bundle_of, catalog, Plan(pilot={}))
+
+    for qi_id in ("p1_incidents", "autonomy_success_rate", "compensation_rate"):
+        item = report.item(qi_id)
+        assert (item.verdict, item.met, item.shown) == (Verdict.INCONCLUSIVE, False, "not measured")
+        assert "no data" in item.reason
+    assert not report.met
+    assert report.summary == "DoD not met: 4 of 11 items unmet (7 pass, 0 fail, 4 inconclusive)"
+
+
+def test_a_short_pilot_is_inconclusive_with_the_trials_it_still_needs(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    pilot = clean_pilot() | {"autonomy_success_rate": Ratio(events=500, trials=500)}
+    item = report_for(bundle_of, catalog, Plan(pilot=pilot)).item("autonomy_success_rate")
+
+    assert item.verdict == Verdict.INCONCLUSIVE
+    assert item.more_trials_needed == 2_495
+    assert "2,495 more clean trials would settle it" in item.reason
+
+
+def test_one_p1_fails_the_pilot_item(bundle_of: BundleOf, catalog: QiCatalog) -> None:
+    pilot = clean_pilot() | {"p1_incidents": 1}
+    item = report_for(bundle_of, catalog, Plan(pilot=pilot)).item("p1_incidents")
+
+    assert (item.verdict, item.value, item.threshold) == (Verdict.FAIL, 1.0, "== 0")
+
+
+def test_a_gate_failed_after_the_ga_soak_fails_ga(bundle_of: BundleOf, catalog: QiCatalog) -> None:
+    item = report_for(bundle_of, catalog, Plan(lag_at_ga=75.0)).item("aa_ga:TENANT_005")
+
+    assert item.verdict == Verdict.FAIL
+    assert "gates over ga: replication_lag fail" in item.reason
+    assert item.shown == "soak 86400 s, gates 3/4 pass, scenario passed"
+
+
+def test_a_failed_rollout_scenario_fails_ga(bundle_of: BundleOf, catalog: QiCatalog) -> None:
+    item = report_for(bundle_of, catalog, Plan(rollout_outcome="failed")).item("aa_ga:TENANT_004")
+
+    assert item.verdict == Verdict.FAIL
+    assert item.reason.endswith("rollout scenario failed")
+
+
+def test_a_tenant_that_never_reached_ga_is_inconclusive(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    report = report_for(bundle_of, catalog, Plan(ga_tenants=("TENANT_004",)))
+
+    ga = report.item("aa_ga:TENANT_005")
+    assert (ga.verdict, ga.shown) == (Verdict.INCONCLUSIVE, "GA never held")
+    streak = report.item("green_streak:TENANT_005")
+    assert streak.verdict == Verdict.INCONCLUSIVE
+    assert "no day_verdict records of TENANT_005" in streak.reason
+
+
+@pytest.mark.parametrize(
+    ("plan", "current", "reset"),
+    [
+        (Plan(green_days=13), 13, None),
+        (Plan(red_day_at=10), 3, "day 10 of bake bake-TENANT_004 was not green"),
+    ],
+)
+def test_fewer_than_14_green_days_fail_the_streak(
+    bundle_of: BundleOf, catalog: QiCatalog, plan: Plan, current: int, reset: str | None
+) -> None:
+    item = report_for(bundle_of, catalog, plan).item("green_streak:TENANT_004")
+
+    assert (item.verdict, item.value) == (Verdict.FAIL, float(current))
+    assert (reset in item.reason) if reset else ("last reset" not in item.reason)
+
+
+def test_an_ephemeral_signature_does_not_prove_who_signed(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    item = report_for(bundle_of, catalog, Plan(user_key=False)).item("evidence_bundle")
+
+    assert item.verdict == Verdict.INCONCLUSIVE
+    assert "ephemeral key proves integrity, not who signed" in item.reason
+
+
+def test_no_ga_delta_report_is_not_appended(bundle_of: BundleOf, catalog: QiCatalog) -> None:
+    item = report_for(bundle_of, catalog, Plan(ga_delta_report=False)).item("ga_delta_report")
+
+    assert (item.verdict, item.shown) == (Verdict.INCONCLUSIVE, "not appended")
+
+
+def test_a_session_chain_is_judged_with_its_signature_pending(
+    tmp_path: Path, catalog: QiCatalog
+) -> None:
+    paths = EvidencePaths(tmp_path / "dist", RELEASE)
+    recorder = EvidenceRecorder(paths, catalog, writer="controller", durable=False)
+    record_plan(recorder, catalog, Plan())
+    recorder.close()
+    report_file = next((tmp_path / "dist" / "artifacts").glob("*ga-delta-report*"))
+    report_file.write_bytes(b"{}\n")  # altered after it was recorded
+    evidence = from_session_chain(
+        paths.chain,
+        catalog,
+        out_dir=paths.out_dir,
+        release=RELEASE,
+        signing_key=load_signing_key(None),
+    )
+
+    report = evaluate_dod(evidence, catalog)
+
+    assert report.item("ga_delta_report").verdict == Verdict.FAIL
+    assert "the report was altered" in report.item("ga_delta_report").reason
+    bundle_item = report.item("evidence_bundle")
+    assert "signature pending" in bundle_item.shown
+    assert bundle_item.verdict == Verdict.INCONCLUSIVE  # ephemeral key
+    assert report.item("aa_ga:TENANT_004").verdict == Verdict.PASS
