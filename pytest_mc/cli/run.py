@@ -16,6 +16,7 @@ from pytest_mc.evidence.signing import load_signing_key
 from pytest_mc.outcomes import MAPPED_EXIT_KEY
 from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import load_catalog
+from pytest_mc.reporting.allure_html import report_after_run
 from pytest_mc.reporting.summary import print_summary
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
 from pytest_mc.target.loader import load_profile
@@ -102,6 +103,7 @@ def run(
     if bundle_path.is_file():
         print_summary(read_bundle(bundle_path))
         click.echo(f"evidence: {bundle_path}  allure results: {out / 'allure-results'}")
+    code = report_after_run(out, release, code, echo=click.echo)
     click.echo(f"mc-verify run: exit {code} ({_MEANING[code]})")
     return code
 
