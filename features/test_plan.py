@@ -13,6 +13,7 @@ PLAN_ORDER = (
     "tripwires.feature",
     "backout.feature",
     "qi_governance.feature",
+    "evidence_integration.feature",
 )
 
 # One call per file: each call adds its scenarios to this module in order, so the module

@@ -97,3 +97,40 @@ def calendar(events: Sequence[Event], *, product_id: str, name: str, stamp: date
         lines += event.lines(stamp)
     lines.append("END:VCALENDAR")
     return "".join(fold(line) + CRLF for line in lines)
+
+
+def content_lines(text: str) -> list[str]:
+    """The unfolded content lines of calendar text, refusing what RFC 5545 does not allow:
+    a line not ended by CRLF, a bare CR or LF, or a physical line over 75 octets."""
+    if not text.endswith(CRLF):
+        raise ValueError("iCalendar text must end with CRLF")
+    logical: list[str] = []
+    for number, physical in enumerate(text[: -len(CRLF)].split(CRLF), start=1):
+        if "\r" in physical or "\n" in physical:
+            raise ValueError(f"line {number}: bare CR or LF inside a content line")
+        if len(physical.encode("utf-8")) > MAX_OCTETS:
+            raise ValueError(f"line {number}: {len(physical.encode())} octets, over 75")
+        if physical.startswith((" ", "\t")):
+            if not logical:
+                raise ValueError(f"line {number}: continuation line with nothing to continue")
+            logical[-1] += physical[1:]
+        else:
+            logical.append(physical)
+    return logical
+
+
+def events(text: str) -> list[dict[str, str]]:
+    """Each VEVENT's properties (name → raw value, parameters dropped), in file order."""
+    found: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    for line in content_lines(text):
+        name_part, _, value = line.partition(":")
+        name = name_part.split(";", 1)[0].upper()
+        if (name, value) == ("BEGIN", "VEVENT"):
+            current = {}
+        elif (name, value) == ("END", "VEVENT") and current is not None:
+            found.append(current)
+            current = None
+        elif current is not None:
+            current[name] = value
+    return found

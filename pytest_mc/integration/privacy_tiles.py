@@ -11,6 +11,7 @@ Grafana admins (an empty permission list removes the Viewer and Editor defaults)
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -410,6 +411,21 @@ def _provisioning(dashboards_path: str) -> dict[str, object]:
             }
         ],
     }
+
+
+_SELECTOR = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\{")
+_LABEL_VALUES = re.compile(r"label_values\(\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*,")
+
+
+def queried_metrics(dashboard: GrafanaDashboard) -> tuple[str, ...]:
+    """Every metric name the dashboard's queries and variables read (each selector here
+    carries a label matcher, so a name is what stands before `{`)."""
+    expressions = [target.expr for panel in dashboard.panels for target in panel.targets]
+    names = [name for expr in expressions for name in _SELECTOR.findall(expr)]
+    for variable in dashboard.templating.list:
+        if isinstance(variable, QueryVariable):
+            names += _LABEL_VALUES.findall(variable.query)
+    return tuple(sorted(set(names)))
 
 
 def write_tiles(

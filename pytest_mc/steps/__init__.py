@@ -15,4 +15,5 @@ STEP_MODULES = (
     "pytest_mc.steps.readiness",
     "pytest_mc.steps.backout",
     "pytest_mc.steps.rollout",
+    "pytest_mc.steps.integration",
 )

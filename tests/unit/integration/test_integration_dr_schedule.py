@@ -259,3 +259,17 @@ def test_readiness_is_read_for_every_tenant_at_once() -> None:
     del broken["dr_enrolment"]
     with pytest.raises(UnreachableError, match="dr_enrolment"):
         read_readiness(_Control({"TENANT_001": broken}))  # type: ignore[arg-type]
+
+
+def test_the_packaged_reader_agrees_with_icalendar(schedule: DrDrillSchedule) -> None:
+    text = to_icalendar(schedule)
+    read = ical.events(text)
+    parsed = list(icalendar.Calendar.from_ical(text).walk("VEVENT"))
+    assert [e["UID"] for e in read] == [str(e["UID"]) for e in parsed]
+    assert [e["DTSTART"] for e in read] == [ical.utc_stamp(e.decoded("DTSTART")) for e in parsed]
+    with pytest.raises(ValueError, match="over 75"):
+        ical.content_lines("X:" + "a" * 80 + "\r\n")
+    with pytest.raises(ValueError, match="bare CR or LF"):
+        ical.content_lines("BEGIN:VCALENDAR\nEND:VCALENDAR\r\n")
+    with pytest.raises(ValueError, match="end with CRLF"):
+        ical.content_lines("BEGIN:VCALENDAR")

@@ -18,6 +18,7 @@ from pytest_mc.integration.privacy_tiles import (
     FOLDER_UID,
     PROVISIONING_FILE,
     GrafanaDashboard,
+    queried_metrics,
     write_tiles,
 )
 from pytest_mc.schemas import schema_path
@@ -182,3 +183,12 @@ def test_folder_is_admin_only_and_provisioned(written: tuple[dict[str, object], 
         f"/api/folders/{FOLDER_UID}/permissions",
     )
     assert intent["items"] == []  # no Viewer or Editor entry: Grafana admins only
+
+
+def test_the_packaged_metric_list_agrees_with_the_independent_parser(
+    written: tuple[dict[str, object], Path],
+) -> None:
+    document, _ = written
+    independent = {name for expr in expressions(document) for name in metrics_in(expr)}
+    dashboard = GrafanaDashboard.model_validate(document)
+    assert set(queried_metrics(dashboard)) == independent
