@@ -14,6 +14,7 @@ PLAN_ORDER = (
     "backout.feature",
     "qi_governance.feature",
     "evidence_integration.feature",
+    "dod.feature",
 )
 
 # One call per file: each call adds its scenarios to this module in order, so the module

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from pytest_mc.evidence.bundle import BundleViews, ChainSegment, materialize_views, segment
 from pytest_mc.evidence.chain import read_chain, verify_chain
 from pytest_mc.evidence.records import RecordBody, RunStarted
-from pytest_mc.evidence.signing import SigningKey
+from pytest_mc.evidence.signing import load_signing_key
 from pytest_mc.evidence.verify import VerificationReport, verify_bundle
 from pytest_mc.policy.catalog import QiCatalog
 
@@ -105,24 +105,34 @@ def from_bundle(
 
 
 def from_session_chain(
-    chain_path: Path, catalog: QiCatalog, *, out_dir: Path, release: str, signing_key: SigningKey
+    chain_path: Path,
+    catalog: QiCatalog,
+    *,
+    out_dir: Path,
+    release: str,
+    signing_key_path: Path | None,
 ) -> DodEvidence:
-    """The chain a session is writing, verified record by record; its bundle is signed with
-    `signing_key` when the session ends, so the signature is still pending here."""
+    """The chain a session is writing, verified record by record. Its bundle is signed when
+    the session ends, with the user's key at `signing_key_path` (loaded here, so a bad key is
+    an input error now) or, without one, an ephemeral key made at that moment."""
     readout = read_chain(chain_path)
     records = verify_chain(readout.records, where=chain_path.name)
     chain = segment(records)
     views = materialize_views([chain], catalog)
-    signer = "an ephemeral key" if signing_key.ephemeral else "the user's key"
+    if signing_key_path is not None:
+        key = load_signing_key(signing_key_path)
+        keyid, signer = key.keyid, f"the user's key ({key.keyid})"
+    else:
+        keyid, signer = "ephemeral", "an ephemeral key made at that moment"
     integrity = Integrity(
         chains=1,
         records=len(records),
         signature="pending",
-        keyid=signing_key.keyid,
-        ephemeral_key=signing_key.ephemeral,
+        keyid=keyid,
+        ephemeral_key=signing_key_path is None,
         detail=(
             f"{len(records)} records of {chain_path.name} intact so far; the bundle is signed "
-            f"with {signer} ({signing_key.keyid}) when this session ends"
+            f"with {signer} when this session ends"
         ),
     )
     return DodEvidence(

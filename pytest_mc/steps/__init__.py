@@ -16,4 +16,5 @@ STEP_MODULES = (
     "pytest_mc.steps.backout",
     "pytest_mc.steps.rollout",
     "pytest_mc.steps.integration",
+    "pytest_mc.steps.dod",
 )

@@ -13,7 +13,6 @@ from dod_helpers import CLEAN_TRIALS, RELEASE, Plan, clean_pilot, record_plan
 from pytest_mc.dod.evidence import from_bundle, from_session_chain
 from pytest_mc.dod.items import DodReport, evaluate_dod
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
-from pytest_mc.evidence.signing import load_signing_key
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.verdict import Ratio, Verdict
 
@@ -176,7 +175,7 @@ def test_a_session_chain_is_judged_with_its_signature_pending(
         catalog,
         out_dir=paths.out_dir,
         release=RELEASE,
-        signing_key=load_signing_key(None),
+        signing_key_path=None,
     )
 
     report = evaluate_dod(evidence, catalog)
