@@ -27,7 +27,12 @@ DECISION_MARKDOWN = "week5-decision.md"
 
 
 def newest_bundle(directory: Path) -> Path:
-    """The most recently written evidence bundle in `directory` (signatures excluded)."""
+    """The most recently written evidence bundle in `directory` (signatures excluded).
+
+    A bundle a session published has its chain beside it (`evidence-R.chain.jsonl`); such
+    bundles are preferred, so a derived snapshot written into the same directory (one with no
+    chain of its own) is not taken for the run's bundle. Without any, every bundle counts.
+    """
     candidates = (
         [
             path
@@ -42,7 +47,8 @@ def newest_bundle(directory: Path) -> Path:
             f"no evidence bundle (evidence-*.json) in {directory}/; pass BUNDLE, or write one "
             f"with `mc-verify run`"
         )
-    return max(candidates, key=lambda path: (path.stat().st_mtime_ns, path.name))
+    published = [path for path in candidates if path.with_suffix(".chain.jsonl").is_file()]
+    return max(published or candidates, key=lambda path: (path.stat().st_mtime_ns, path.name))
 
 
 @click.command(name="dod")

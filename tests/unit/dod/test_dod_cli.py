@@ -83,12 +83,16 @@ def test_a_flipped_byte_is_refused_with_exit_2_and_one_line(
     assert result.out == ""
 
 
-def test_default_bundle_is_the_newest_in_dist(
+def test_default_bundle_is_the_newest_published_in_dist(
     tmp_path: Path, catalog: QiCatalog, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_bundle(tmp_path / "dist", catalog, Plan())
     time.sleep(0.01)
     build_bundle(tmp_path / "dist", catalog, Plan(time_scale=600), release="v0.3.2-mc")
+    time.sleep(0.01)
+    # a derived snapshot written later, with no chain of its own, is not the run's bundle
+    snapshot = tmp_path / "dist" / "evidence-v0.3.2-mc.ga-delta-input.json"
+    snapshot.write_bytes((tmp_path / "dist" / "evidence-v0.3.1-mc.json").read_bytes())
     monkeypatch.chdir(tmp_path)
 
     result = run_cli("dod", "--json")
