@@ -33,7 +33,7 @@ def _models() -> dict[str, type[BaseModel]]:
     from pytest_mc.evidence.records import ChainRecord
     from pytest_mc.evidence.signing import DsseEnvelope
     from pytest_mc.integration.dr_schedule import DrDrillSchedule
-    from pytest_mc.integration.ga_delta import GaDeltaReport
+    from pytest_mc.integration.ga_delta_models import GaDeltaReport
     from pytest_mc.integration.privacy_tiles import GrafanaDashboard
     from pytest_mc.policy.catalog import QiCatalog
     from pytest_mc.target.profile import TargetProfile

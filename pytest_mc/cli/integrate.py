@@ -31,9 +31,10 @@ from pytest_mc.integration.dr_schedule import (
     read_readiness,
     write_schedule,
 )
-from pytest_mc.integration.ga_delta import ga_delta_from_file, release_notes, write_ga_delta
+from pytest_mc.integration.ga_delta import ga_delta_from_file, write_ga_delta
 from pytest_mc.integration.output import write_text
 from pytest_mc.integration.privacy_tiles import write_tiles
+from pytest_mc.integration.release_notes import release_notes
 from pytest_mc.policy.catalog import QiCatalog, load_catalog
 from pytest_mc.policy.verdict import Verdict
 from pytest_mc.settings import LOCAL_TARGET

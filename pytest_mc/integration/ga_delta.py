@@ -6,7 +6,7 @@ reached GA (its latest `stage_ga_soak` measurement passed). For each QI of the f
 the report gives every tenant's latest value, the value of each fleet (rates pooled from their
 counts, counts summed, thresholds at their worst tenant) judged by the catalog, and the delta.
 It lists the tripwires that fired and the open risks, and cites the catalog by version and
-digest and the bundle by sha256. `ga-delta-report-v0.3.json` is the file; `release_notes`
+digest and the bundle by sha256. The file format is `ga_delta_models`; `release_notes`
 renders the Markdown snippet that links it.
 """
 
@@ -17,19 +17,30 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from pytest_mc.errors import BundleError, InputError
 from pytest_mc.evidence.bundle import EvidenceBundle, read_bundle
 from pytest_mc.evidence.records import Measurement, ScenarioFinished, TripwireObservation
 from pytest_mc.evidence.verify import verify_bundle
+from pytest_mc.integration.ga_delta_models import (
+    NOTES_FILE,
+    REPORT_FILE,
+    BundleReference,
+    ChainReference,
+    FleetValue,
+    GaDeltaReport,
+    OpenRisk,
+    QiDelta,
+    RiskKind,
+    TenantGa,
+    TenantValue,
+    TripwireFired,
+)
 from pytest_mc.integration.output import sha256_of, write_model, write_text
-from pytest_mc.policy.catalog import CatalogReference, QiCatalog, QiDefinition, review_warning
+from pytest_mc.integration.release_notes import release_notes
+from pytest_mc.policy.catalog import QiCatalog, QiDefinition, review_warning
 from pytest_mc.policy.timewindow import format_duration
 from pytest_mc.policy.verdict import Ratio, Verdict, judge
 
-REPORT_FILE = "ga-delta-report-v0.3.json"
-NOTES_FILE = "ga-delta-report-v0.3.md"
 GA_QI = "stage_ga_soak"
 # The QI kinds whose values the report compares; stages are durations of the rollout itself
 # (shown as each tenant's GA evidence) and tripwires are reported as tripwires fired.
@@ -38,162 +49,6 @@ _COMPARED_KINDS = ("rate", "threshold", "count", "streak")
 # so a gap in the evidence shows as a gap in the report.
 _GA_SECTIONS = ("A.1", "A.2")
 _VERDICT_ORDER = {Verdict.PASS: 0, Verdict.INCONCLUSIVE: 1, Verdict.FAIL: 2}
-
-_STRICT = ConfigDict(extra="forbid", frozen=True)
-
-
-class ChainReference(BaseModel):
-    """One chain of the bundle, by id and head: a later bundle extending it still contains it."""
-
-    model_config = _STRICT
-    chain_id: str
-    records: int
-    seq: int
-    hash: str
-
-
-class BundleReference(BaseModel):
-    """The evidence bundle the report was computed from."""
-
-    model_config = _STRICT
-    path: str = Field(description="as given when the report was computed")
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    release: str
-    generated_at: datetime
-    chains: tuple[ChainReference, ...]
-    signing_keyid: str
-    signing_ephemeral: bool
-    verified: bool = Field(
-        description="schema, chains, views, artifacts and signature were verified first"
-    )
-
-
-class TenantGa(BaseModel):
-    """Where one tenant stands: GA before, GA after, and on what evidence."""
-
-    model_config = _STRICT
-    tenant: str
-    ga_before: bool
-    ga_after: bool
-    ga_evidence: str = Field(description="why the tenant counts (or not) as at GA after")
-    gates_green: bool | None = Field(
-        description="every measured §A.1/§A.2 gate passed at its latest measurement; "
-        "null when the tenant has none"
-    )
-    scenarios: dict[str, int] = Field(description="outcome → scenarios of this tenant")
-    flags: tuple[str, ...]
-
-
-class TenantValue(BaseModel):
-    """One tenant's latest measurement of one QI."""
-
-    model_config = _STRICT
-    tenant: str
-    value: float | None
-    events: int | None = None
-    trials: int | None = None
-    verdict: Verdict
-    reason: str
-    measured_at: datetime
-    measurements: int = Field(ge=1, description="how many times the QI was measured")
-    delta_vs_ga_before: float | None = Field(
-        description="this value minus the GA-before fleet's value, when both exist"
-    )
-
-
-class FleetValue(BaseModel):
-    """A QI over a set of tenants, judged against the catalog like a single tenant."""
-
-    model_config = _STRICT
-    tenants: tuple[str, ...]
-    measured: tuple[str, ...]
-    missing: tuple[str, ...]
-    method: Literal["pooled", "sum", "worst"]
-    value: float | None
-    events: int | None = None
-    trials: int | None = None
-    verdict: Verdict
-    reason: str
-
-
-class QiDelta(BaseModel):
-    """One QI: its rule, both fleets, the delta and every tenant's value."""
-
-    model_config = _STRICT
-    qi_id: str
-    title: str
-    category: str
-    unit: str
-    comparator: str
-    threshold: float
-    plan_section: str
-    before: FleetValue
-    after: FleetValue
-    delta: float | None = Field(description="after.value - before.value, when both exist")
-    per_tenant: tuple[TenantValue, ...]
-
-
-class TripwireFired(BaseModel):
-    """A tripwire whose auto-action the target performed (or was expected to and did not)."""
-
-    model_config = _STRICT
-    qi_id: str
-    tenant: str | None
-    condition: str
-    condition_seen_at: datetime
-    action_expected: str
-    action_observed: str | None
-    time_to_action_seconds: float | None = Field(description="plan seconds")
-    deadline_seconds: float = Field(description="plan seconds")
-    verdict: Verdict
-
-
-RiskKind = Literal[
-    "measurement_failed",
-    "measurement_inconclusive",
-    "gate_not_measured",
-    "tripwire_fired",
-    "tripwire_action_missing",
-    "scenario_not_passed",
-    "rollout_not_at_ga",
-    "no_ga_before_baseline",
-    "rehearsal_only",
-    "catalog_review_overdue",
-    "ephemeral_signature",
-]
-
-
-class OpenRisk(BaseModel):
-    """Something a release manager must look at before relying on the report."""
-
-    model_config = _STRICT
-    kind: RiskKind
-    tenant: str | None = None
-    qi_id: str | None = None
-    detail: str
-
-
-class GaDeltaReport(BaseModel):
-    """`ga-delta-report-v0.3.json`: GA before vs after the expansion (plan §C)."""
-
-    model_config = _STRICT
-    schema_version: Literal[1] = 1
-    report: Literal["ga-delta"] = "ga-delta"
-    plan_section: Literal["C"] = "C"
-    generated_at: datetime
-    release: str
-    catalog: CatalogReference
-    bundle: BundleReference
-    rehearsal: bool = Field(description="computed from evidence of a run at time_scale != 1")
-    time_scales: tuple[float, ...]
-    ga_before: tuple[str, ...]
-    ga_after: tuple[str, ...]
-    added: tuple[str, ...]
-    tenants: tuple[TenantGa, ...]
-    qis: tuple[QiDelta, ...]
-    tripwires_fired: tuple[TripwireFired, ...]
-    flags: tuple[str, ...] = Field(description="report-wide conditions, e.g. rehearsal")
-    open_risks: tuple[OpenRisk, ...]
 
 
 # --------------------------------------------------------------------------- computing
@@ -617,86 +472,6 @@ def _flags_and_risks(
                 )
             )
     return tuple(flags), tuple(risks)
-
-
-# --------------------------------------------------------------------------- release notes
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A value as the plan writes it: percentages, durations, counts."""
-    if value is None:
-        return "—"
-    if unit == "fraction":
-        return f"{value * 100:.3g}%"
-    if unit == "seconds":
-        return format_duration(max(value, 0.0)) if value >= 0 else f"{value:g}s"
-    if unit == "count":
-        return f"{value:g}"
-    if unit == "days":
-        return f"{value:g} days"
-    return f"{value:.3g}"
-
-
-def _format_delta(delta: float | None, unit: str) -> str:
-    if delta is None:
-        return "—"
-    if delta == 0:
-        return "±0"
-    sign = "+" if delta > 0 else "−"
-    return sign + format_value(abs(delta), unit)
-
-
-def release_notes(report: GaDeltaReport, *, link: str = REPORT_FILE, max_risks: int = 10) -> str:
-    """The Markdown snippet for the release notes: summary, QI table, tripwires, risks, link."""
-    lines = [f"### GA delta — {report.release}", ""]
-    added = ", ".join(report.added) or "none"
-    lines.append(
-        f"A/A GA: **{len(report.ga_before)} → {len(report.ga_after)} tenants** "
-        f"(added: {added}). Full report: [{Path(link).name}]({link})."
-    )
-    lines.append("")
-    if report.rehearsal:
-        scales = ", ".join(f"{scale:g}" for scale in report.time_scales)
-        lines += [
-            f"> **Rehearsal evidence** (time scale {scales}): these figures cannot satisfy a "
-            "GA DoD item.",
-            "",
-        ]
-    lines += [
-        f"| QI | rule | GA before ({len(report.ga_before)}) | GA after "
-        f"({len(report.ga_after)}) | Δ | verdict after |",
-        "|---|---|---|---|---|---|",
-    ]
-    for qi in report.qis:
-        rule = f"{qi.comparator} {format_value(qi.threshold, qi.unit)}"
-        lines.append(
-            f"| {qi.title} | {rule} | {format_value(qi.before.value, qi.unit)} | "
-            f"{format_value(qi.after.value, qi.unit)} | {_format_delta(qi.delta, qi.unit)} | "
-            f"{qi.after.verdict.value} |"
-        )
-    lines.append("")
-    if report.tripwires_fired:
-        lines.append(f"Tripwires fired: **{len(report.tripwires_fired)}**")
-        for tripwire in report.tripwires_fired:
-            action = tripwire.action_observed or f"{tripwire.action_expected} NOT observed"
-            lines.append(f"- {tripwire.tenant or 'run-wide'}: {tripwire.qi_id} → {action}")
-    else:
-        lines.append("Tripwires fired: none.")
-    lines.append("")
-    lines.append(f"Open risks: **{len(report.open_risks)}**")
-    for risk in report.open_risks[:max_risks]:
-        where = " ".join(part for part in (risk.tenant, risk.qi_id) if part)
-        lines.append(f"- {risk.kind}{f' ({where})' if where else ''}: {risk.detail}")
-    if len(report.open_risks) > max_risks:
-        lines.append(f"- … and {len(report.open_risks) - max_risks} more in the report")
-    lines += [
-        "",
-        f"Evidence: bundle `{Path(report.bundle.path).name}` sha256 "
-        f"`{report.bundle.sha256}`{' (verified)' if report.bundle.verified else ''}; "
-        f"QI catalog {report.catalog.version} {report.catalog.status} `{report.catalog.digest}`.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- files

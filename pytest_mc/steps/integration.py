@@ -2,7 +2,8 @@
 the privacy dashboard tiles into the run's output directory, attach them, and check them.
 
 The GA delta report is computed from the evidence recorded so far: the chain is published as a
-snapshot bundle (ephemeral key) beside the run's bundle, verified, and cited by sha256.
+snapshot bundle (ephemeral key) in the output directory, verified, and cited by sha256. Its
+name does not match `evidence-*.json`, so it is never taken for the run's own bundle.
 """
 
 from __future__ import annotations
@@ -31,13 +32,8 @@ from pytest_mc.integration.dr_schedule import (
     read_readiness,
     write_schedule,
 )
-from pytest_mc.integration.ga_delta import (
-    GA_QI,
-    REPORT_FILE,
-    GaDeltaReport,
-    ga_delta_from_file,
-    write_ga_delta,
-)
+from pytest_mc.integration.ga_delta import GA_QI, ga_delta_from_file, write_ga_delta
+from pytest_mc.integration.ga_delta_models import REPORT_FILE, GaDeltaReport
 from pytest_mc.integration.output import sha256_of
 from pytest_mc.integration.privacy_tiles import (
     FOLDER_UID,
@@ -128,7 +124,7 @@ def compute_report(
         release=session.settings.release,
         signing=SigningInfo(keyid=key.keyid, ephemeral=key.ephemeral),
     )
-    path = out / f"evidence-{session.settings.release}.ga-delta-input.json"
+    path = out / f"ga-delta-input-{session.settings.release}.json"
     write_and_sign(snapshot, path, key)
     report = ga_delta_from_file(path, mc_evidence.catalog, ga_before=ga_before)
     report_path, notes_path = write_ga_delta(report, out / "integration")

@@ -18,7 +18,7 @@ from conftest import GA_BEFORE
 
 from pytest_mc.cli.main import main
 from pytest_mc.integration.dr_schedule import CALENDAR_FILE, SCHEDULE_FILE
-from pytest_mc.integration.ga_delta import NOTES_FILE, REPORT_FILE
+from pytest_mc.integration.ga_delta_models import NOTES_FILE, REPORT_FILE
 from pytest_mc.integration.privacy_tiles import DASHBOARD_FILE, FOLDER_FILE, PROVISIONING_FILE
 
 CliResult = tuple[int, str, str]

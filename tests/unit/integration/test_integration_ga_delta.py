@@ -12,17 +12,10 @@ from conftest import GA_BEFORE, publish_expansion
 
 from pytest_mc.errors import BundleError, InputError
 from pytest_mc.evidence.bundle import read_bundle
-from pytest_mc.integration.ga_delta import (
-    NOTES_FILE,
-    REPORT_FILE,
-    GaDeltaReport,
-    QiDelta,
-    compute_ga_delta,
-    ga_delta_from_file,
-    release_notes,
-    write_ga_delta,
-)
+from pytest_mc.integration.ga_delta import compute_ga_delta, ga_delta_from_file, write_ga_delta
+from pytest_mc.integration.ga_delta_models import NOTES_FILE, REPORT_FILE, GaDeltaReport, QiDelta
 from pytest_mc.integration.output import sha256_of
+from pytest_mc.integration.release_notes import release_notes
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.verdict import Verdict, upper_bound
 from pytest_mc.schemas import schema_path
