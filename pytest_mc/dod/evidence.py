@@ -123,7 +123,7 @@ def from_session_chain(
         key = load_signing_key(signing_key_path)
         keyid, signer = key.keyid, f"the user's key ({key.keyid})"
     else:
-        keyid, signer = "ephemeral", "an ephemeral key made at that moment"
+        keyid, signer = "ephemeral", "an ephemeral key made then"
     integrity = Integrity(
         chains=1,
         records=len(records),
@@ -132,7 +132,7 @@ def from_session_chain(
         ephemeral_key=signing_key_path is None,
         detail=(
             f"{len(records)} records of {chain_path.name} intact so far; the bundle is signed "
-            f"with {signer} when this session ends"
+            f"when this session ends, with {signer}"
         ),
     )
     return DodEvidence(

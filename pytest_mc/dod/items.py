@@ -181,13 +181,13 @@ def ga_reached(evidence: DodEvidence, catalog: QiCatalog, tenant: str) -> Judged
     qi = catalog.get(GA_SOAK_QI)
     source = f"{section_name(tenant)}.measurements[{GA_SOAK_QI}, gates], .scenarios"
     threshold = f"{rule_text(qi)} soak at 100%, validation gates pass, rollout scenario passed"
-    records = list(evidence.traced())
-    soak_at = None
-    for index, traced in enumerate(records):
-        body = traced.body
-        if isinstance(body, Measurement) and body.qi_id == GA_SOAK_QI and body.tenant == tenant:
-            soak_at = index
-    if soak_at is None:
+    measured = [
+        (trace, trace.body)
+        for trace in evidence.traced()
+        if isinstance(trace.body, Measurement) and trace.body.tenant == tenant
+    ]
+    soaks = [index for index, (_, m) in enumerate(measured) if m.qi_id == GA_SOAK_QI]
+    if not soaks:
         return Judged(
             value=None,
             shown="GA never held",
@@ -198,23 +198,17 @@ def ga_reached(evidence: DodEvidence, catalog: QiCatalog, tenant: str) -> Judged
             reason=f"no {GA_SOAK_QI} measurement of {tenant}: the rollout never held stage ga "
             f"in this evidence",
         )
-    soak_trace = records[soak_at]
-    soak = soak_trace.body
-    assert isinstance(soak, Measurement)
+    soak_trace, soak = measured[soaks[-1]]
     soak_judgement = rejudge(qi, soak)
+    # The gates over stage ga: judged after the soak, by the same scenario, in the same chain.
     gates = [
-        trace
-        for trace in records[soak_at + 1 :]
-        if isinstance(trace.body, Measurement)
-        and trace.body.tenant == tenant
-        and trace.body.qi_id in VALIDATION_GATES
-        and trace.body.nodeid == soak.nodeid
+        (trace, m)
+        for trace, m in measured[soaks[-1] + 1 :]
+        if m.qi_id in VALIDATION_GATES
+        and m.nodeid == soak.nodeid
         and trace.chain_index == soak_trace.chain_index
     ]
-    gate_verdicts: dict[str, Verdict] = {}
-    for trace in gates:
-        assert isinstance(trace.body, Measurement)
-        gate_verdicts[trace.body.qi_id] = rejudge(catalog.get(trace.body.qi_id), trace.body).verdict
+    gate_verdicts = {m.qi_id: rejudge(catalog.get(m.qi_id), m).verdict for _, m in gates}
     outcome = _scenario_outcome(evidence, tenant, soak.nodeid)
     scenario_verdict = {
         "passed": Verdict.PASS,
@@ -238,7 +232,7 @@ def ga_reached(evidence: DodEvidence, catalog: QiCatalog, tenant: str) -> Judged
         ]
     )
     passing = sum(v == Verdict.PASS for v in gate_verdicts.values())
-    rehearsal = soak_trace.rehearsal or any(trace.rehearsal for trace in gates)
+    rehearsal = soak_trace.rehearsal or any(trace.rehearsal for trace, _ in gates)
     return Judged(
         value=soak_judgement.value,
         shown=f"soak {shown_value(soak_judgement)}, gates {passing}/{len(VALIDATION_GATES)} "

@@ -57,6 +57,7 @@ class Plan:
     time_scale: float = 1.0
     ga_tenants: tuple[str, ...] = ("TENANT_004", "TENANT_005")
     lag_at_ga: float = 12.0
+    gates_after_soak: bool = True
     rollout_outcome: str = "passed"
     green_days: int = 14
     red_day_at: int | None = None
@@ -85,6 +86,19 @@ def _rollout(recorder: EvidenceRecorder, tenant: str, plan: Plan) -> None:
     nodeid = f"features/test_plan.py::test_rollout[{tenant}]"
     recorder.record(ScenarioStarted(nodeid=nodeid, scenario="rollout", tenant=tenant))
     recorder.measure("stage_ga_soak", DAY, tenant=tenant, source="held ga", nodeid=nodeid)
+    if plan.gates_after_soak:
+        _gates(recorder, tenant, nodeid, plan)
+    recorder.record(
+        ScenarioFinished(
+            nodeid=nodeid,
+            tenant=tenant,
+            outcome=plan.rollout_outcome,  # type: ignore[arg-type]
+            duration_seconds=1.0,
+        )
+    )
+
+
+def _gates(recorder: EvidenceRecorder, tenant: str, nodeid: str, plan: Plan) -> None:
     recorder.measure(
         "replication_lag", plan.lag_at_ga, tenant=tenant, source="scrape", nodeid=nodeid
     )
@@ -99,14 +113,6 @@ def _rollout(recorder: EvidenceRecorder, tenant: str, plan: Plan) -> None:
         "privacy_violations", 0, tenant=tenant, source="scrape", samples=500, nodeid=nodeid
     )
     recorder.measure("budget_utilization", 0.4, tenant=tenant, source="scrape", nodeid=nodeid)
-    recorder.record(
-        ScenarioFinished(
-            nodeid=nodeid,
-            tenant=tenant,
-            outcome=plan.rollout_outcome,  # type: ignore[arg-type]
-            duration_seconds=1.0,
-        )
-    )
 
 
 def _category(name: str, green: bool) -> CategoryVerdict:

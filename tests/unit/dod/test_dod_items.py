@@ -13,6 +13,7 @@ from dod_helpers import CLEAN_TRIALS, RELEASE, Plan, clean_pilot, record_plan
 from pytest_mc.dod.evidence import from_bundle, from_session_chain
 from pytest_mc.dod.items import DodReport, evaluate_dod
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
+from pytest_mc.evidence.records import Measurement
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.verdict import Ratio, Verdict
 
@@ -186,3 +187,44 @@ def test_a_session_chain_is_judged_with_its_signature_pending(
     assert "signature pending" in bundle_item.shown
     assert bundle_item.verdict == Verdict.INCONCLUSIVE  # ephemeral key
     assert report.item("aa_ga:TENANT_004").verdict == Verdict.PASS
+
+
+def test_gates_not_judged_after_the_ga_soak_leave_ga_inconclusive(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    item = report_for(bundle_of, catalog, Plan(gates_after_soak=False)).item("aa_ga:TENANT_004")
+
+    assert item.verdict == Verdict.INCONCLUSIVE
+    assert (
+        "gates not judged after the soak: replication_lag, conflict_rate, privacy_violations, "
+        "budget_utilization" in item.reason
+    )
+
+
+def test_a_recorded_verdict_is_not_trusted_the_value_is_judged_again(
+    tmp_path: Path, catalog: QiCatalog
+) -> None:
+    paths = EvidencePaths(tmp_path / "dist", RELEASE)
+    recorder = EvidenceRecorder(paths, catalog, writer="controller", durable=False)
+    record_plan(recorder, catalog, Plan())
+    recorder.record(  # written as a pass, but two P1s miss "== 0"
+        Measurement(
+            qi_id="p1_incidents",
+            tenant="TENANT_001",
+            value=2.0,
+            unit="count",
+            comparator="==",
+            threshold=0.0,
+            verdict=Verdict.PASS,
+            reason="hand-written",
+            source="incident log",
+        )
+    )
+    recorder.close()
+    evidence = from_session_chain(
+        paths.chain, catalog, out_dir=paths.out_dir, release=RELEASE, signing_key_path=None
+    )
+
+    item = evaluate_dod(evidence, catalog).item("p1_incidents")
+
+    assert (item.verdict, item.value, item.reason) == (Verdict.FAIL, 2.0, "2 misses == 0")
