@@ -7,11 +7,13 @@ Feature: Evidence integration: GA delta report, DR drill schedule, privacy dashb
 
   Scenario: The GA delta report is computed from the evidence and linked in the release notes
     Given the tenants at A/A GA before the expansion in the target profile
-    When the GA delta report is computed from the evidence recorded so far
+    When the validation gates of the GA-before tenants are measured for 1h of plan time under k6 load
+    And the GA delta report is computed from the evidence recorded so far
     Then the GA delta report is valid against its schema and cites the bundle by sha256
     And the GA delta report references the QI catalog by version and digest
     And the GA delta report says whether it was computed from rehearsal evidence
     And every tenant added to GA in the GA delta report passed its GA soak in the evidence
+    And the GA delta report compares every gate of the baseline with the GA-before tenants
     And the release-notes snippet links the GA delta report by a relative path
 
   Scenario: The monthly DR drill schedule covers every enrolled tenant, in JSON and a calendar

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pytest_bdd import given, then, when
+from pytest_bdd import given, parsers, then, when
 
 from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.gates import GateWindow
+from pytest_mc.drivers.k6 import K6Driver
+from pytest_mc.drivers.k6_models import K6Load
 from pytest_mc.evidence.bundle import SigningInfo, materialize, segment
 from pytest_mc.evidence.chain import read_chain, verify_chain
 from pytest_mc.evidence.publish import write_and_sign
@@ -41,14 +44,22 @@ from pytest_mc.integration.privacy_tiles import (
     queried_metrics,
     write_tiles,
 )
+from pytest_mc.metrics.evaluator import WindowEvaluator
 from pytest_mc.metrics.source import MetricQuery, MetricSource
-from pytest_mc.policy.verdict import Verdict
+from pytest_mc.policy.timewindow import parse_duration
+from pytest_mc.policy.verdict import Ratio, Verdict
 from pytest_mc.schemas import validate_instance
 from pytest_mc.session import SESSION_KEY
+from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.load import BackgroundLoad, record_k6_run
 from pytest_mc.target.profile import TargetProfile
 
 # How far ahead the schedule a run produces reaches: one year of monthly drills.
 SCHEDULE_MONTHS = 12
+# Stimulus of the GA-before baseline (not policy): the load shape a rollout stage holds.
+BASELINE_VUS = 4
+BASELINE_KEYS = 100_000
+BASELINE_WRITE_SHARE = 0.8
 
 
 @dataclass
@@ -63,6 +74,7 @@ class IntegrationScenario:
     schedule_paths: tuple[Path, Path] | None = None
     tiles: tuple[Path, Path, Path] | None = None
     attached: dict[str, str] = field(default_factory=dict)
+    baseline: set[str] = field(default_factory=set)
 
 
 @pytest.fixture
@@ -105,6 +117,62 @@ def ga_before_tenants(mc_profile: TargetProfile) -> tuple[str, ...]:
     tenants = tuple(t.id for t in mc_profile.tenants if t.wave == "ga")
     assert tenants, f"target profile {mc_profile.name!r} has no tenant with wave: ga"
     return tenants
+
+
+@when(
+    parsers.parse(
+        "the validation gates of the GA-before tenants are measured for {duration} of plan "
+        "time under k6 load"
+    )
+)
+def measure_ga_before_baseline(
+    mc_profile: TargetProfile,
+    mc_k6: K6Driver,
+    mc_metrics: MetricSource,
+    mc_evaluator: WindowEvaluator,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    mc_integration: IntegrationScenario,
+    tmp_path_factory: pytest.TempPathFactory,
+    ga_before: tuple[str, ...],
+    duration: str,
+) -> None:
+    """The GA fleet's own figures, so the report has a baseline to compare the added tenants
+    with: each GA-before tenant in turn, under the same load shape a rollout stage holds."""
+    wall = parse_duration(duration) / mc_profile.time_scale
+    for tenant in ga_before:
+        gates = GateWindow(
+            mc_metrics,
+            mc_evaluator,
+            mc_evidence.catalog,
+            tenant,
+            interval_seconds=mc_profile.metrics.sample_interval_seconds,
+        ).for_hold(wall)
+        load = K6Load(
+            vus=BASELINE_VUS,
+            duration_seconds=wall,
+            keys=BASELINE_KEYS,
+            write_share=BASELINE_WRITE_SHARE,
+        )
+        with gates:
+            traffic = BackgroundLoad(
+                mc_k6, tenant, load, tmp_path_factory.mktemp("k6"), mc_evidence.run_id
+            )
+            result = traffic.join(timeout=wall + 120)
+        record_k6_run(mc_evidence, mc_context, tenant, result, label="ga-baseline")
+        for reading in gates.judge_gates():
+            judgement = reading.judgement
+            measured: float | Ratio | None = judgement.value
+            if judgement.events is not None and judgement.trials is not None:
+                measured = Ratio(events=judgement.events, trials=judgement.trials)
+            mc_evidence.measure(
+                reading.qi_id,
+                measured,
+                tenant=tenant,
+                source=f"{reading.window.source}: {reading.window.query} over the GA baseline",
+                samples=None if isinstance(measured, Ratio) else reading.window.samples,
+            )
+            mc_integration.baseline.add(reading.qi_id)
 
 
 @when("the GA delta report is computed from the evidence recorded so far")
@@ -196,6 +264,23 @@ def added_tenants_passed_soak(
     passed = {tenant for tenant, verdict in latest_soak.items() if verdict == Verdict.PASS}
     missing = sorted(passed - set(report.ga_after))
     assert not missing, f"tenants that passed their GA soak but are not at GA after: {missing}"
+
+
+@then("the GA delta report compares every gate of the baseline with the GA-before tenants")
+def report_has_baseline(mc_integration: IntegrationScenario, ga_before: tuple[str, ...]) -> None:
+    report = _report(mc_integration)
+    assert mc_integration.baseline, "no GA-before baseline was measured in this scenario"
+    assert "no_ga_before_baseline" not in report.flags
+    by_id = {qi.qi_id: qi for qi in report.qis}
+    for qi_id in sorted(mc_integration.baseline):
+        qi = by_id.get(qi_id)
+        assert qi is not None, f"the GA delta report has no row for gate {qi_id}"
+        assert set(qi.before.measured) == set(ga_before), (
+            f"GA delta report: {qi_id} of the GA-before fleet measured for "
+            f"{qi.before.measured}, expected {ga_before}"
+        )
+        if qi.before.value is not None and qi.after.value is not None:
+            assert qi.delta == qi.after.value - qi.before.value
 
 
 @then("the release-notes snippet links the GA delta report by a relative path")
