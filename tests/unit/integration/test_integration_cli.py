@@ -204,3 +204,16 @@ def test_privacy_tiles_writes_three_files(run, tmp_path: Path) -> None:
     for name in (DASHBOARD_FILE, PROVISIONING_FILE, FOLDER_FILE):
         assert (tmp_path / "grafana" / name).is_file()
         assert name in out
+
+
+def test_dr_schedule_against_a_target_whose_control_cli_is_missing_is_exit_3(
+    run, tmp_path: Path
+) -> None:
+    path = profile(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["control"]["command"] = [str(tmp_path / "no-such-mc")]
+    path.write_text(yaml.safe_dump(data))
+    code, _, err = run("integrate", "dr-schedule", "--target", path, "-o", tmp_path / "dr")
+    assert code == 3, err
+    assert err.startswith("error: ")
+    assert not (tmp_path / "dr").exists()
