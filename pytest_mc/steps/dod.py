@@ -4,7 +4,8 @@ The chain the session is writing is verified and materialized exactly as a bundl
 (`pytest_mc.dod`), the DoD report is attached as evidence, and each step fails when its item
 is not met: a fail, an inconclusive (missing data is never a pass), or a pass from rehearsal
 evidence (time scale != 1), which can never satisfy a GA DoD item. Numbers the feature states
-are checked against the frozen catalog.
+are checked against the frozen catalog. Failure messages start with "DoD item", which is how
+the Allure categories file them with the failed gates.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def _require_stated(report: DodReport, qi_id: str, stated: str) -> None:
 def _require_met(report: DodReport, item_id: str) -> None:
     item = report.item(item_id)
     if not item.met:
-        raise AssertionError(f"dod {item.title}: not met — {_why(item, report)}")
+        raise AssertionError(f"DoD item {item.title}: not met — {_why(item, report)}")
 
 
 def _why(item: DodItem, report: DodReport) -> str:

@@ -78,7 +78,7 @@ def test_each_item_is_judged_from_the_session_so_far(isolated: pytest.Pytester) 
     compensation = finished["The pilot's compensation rate is at most 0.5%"]
     assert compensation["outcome"] == "failed"
     assert str(compensation["message"]).startswith(
-        "AssertionError: dod Tier-3 pilot: Compensation rate: not met — inconclusive: no "
+        "AssertionError: DoD item Tier-3 pilot: Compensation rate: not met — inconclusive: no "
         "compensation_rate measurement of TENANT_001 in this evidence"
     )
     ga = finished["TENANT_005 is at active/active GA"]
@@ -95,7 +95,7 @@ def test_rehearsal_evidence_never_satisfies_an_item(isolated: pytest.Pytester) -
     p1 = finished["The Tier-3 pilot completes with zero P1s"]
     assert p1["outcome"] == "failed"
     assert str(p1["message"]).startswith(
-        "AssertionError: dod Tier-3 pilot: P1 incidents during the pilot: not met — the "
+        "AssertionError: DoD item Tier-3 pilot: P1 incidents during the pilot: not met — the "
         "evidence passes (0) but is a rehearsal (time scale 600), which cannot satisfy a GA "
         "DoD item"
     )
