@@ -25,16 +25,18 @@ SEVERITIES = ("blocker", "critical", "normal", "minor", "trivial")
 
 # Allure sorts failures into these by status and message. Step code phrases its assertion
 # messages to match: "tripwire ..." for tripwire breaches, "gate ..." for failed gates.
+# [\s\S]* spans line breaks in both Allure 2 (Java, whole-message match) and Allure 3
+# (JavaScript, which rejects an inline "(?s)" and would then match nothing).
 CATEGORIES = (
     {
         "name": "Tripwire breach (auto-action missing or late)",
         "matchedStatuses": ["failed"],
-        "messageRegex": "(?s).*tripwire.*",
+        "messageRegex": r"[\s\S]*tripwire[\s\S]*",
     },
     {
         "name": "Validation gate or DoD item failed",
         "matchedStatuses": ["failed"],
-        "messageRegex": "(?s).*(gate|DoD|QI ).*",
+        "messageRegex": r"[\s\S]*(gate|DoD|QI )[\s\S]*",
     },
     {
         "name": "Suite or infrastructure error (the release was not judged)",

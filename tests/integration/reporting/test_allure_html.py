@@ -42,7 +42,16 @@ Feature: Evidence an auditor reads in the HTML report
     Given the QI catalog the suite judges against
     Then the catalog is attached to the evidence as YAML and as JSON
     And the evidence of this run references the catalog by version and digest
+
+  @plan:C @workstream:privacy-qi-governance
+  Scenario: A catalog status the plan does not allow fails as a gate
+    Given the QI catalog the suite judges against
+    Then its status is "DRAFT" at version "1.0.0"
 """
+
+FAILING = "A catalog status the plan does not allow fails as a gate"
+FAILURE_MESSAGE = "QI catalog is ('FROZEN', '1.0.0'), the plan requires DRAFT 1.0.0"
+GATE_CATEGORY = "Validation gate or DoD item failed"
 
 # Attachments the plugin adds (reporting/allure_results.py): measurements as
 # "<qi>: <verdict> (<reason>)", artifacts as "<name> (sha256 <12 hex>)".
@@ -55,6 +64,7 @@ EXPECTED_ATTACHMENTS = {
         re.compile(r"^qi-catalog-1\.0\.0\.yaml \(sha256 [0-9a-f]{12}\)$"),
         re.compile(r"^qi-catalog-1\.0\.0\.json \(sha256 [0-9a-f]{12}\)$"),
     ),
+    FAILING: (),
 }
 
 _CHROMIUM_FLAGS = (
@@ -147,10 +157,11 @@ def test_single_file_report_renders_scenarios_steps_and_evidence_attachments(
         "--alluredir",
         str(results_dir),
     )
-    assert run.returncode == 0, run.output
+    assert run.returncode == 1, run.output  # the failing scenario, and only it
+    assert "1 failed, 2 passed" in run.output, run.output
 
     said: list[str] = []
-    assert report_after_run(out, RELEASE, 0, echo=said.append) == 0, said
+    assert report_after_run(out, RELEASE, 1, echo=said.append) == 1, said
     report = out / f"allure-report-{RELEASE}.html"
     assert len(said) == 1, said
     assert said[0].startswith(f"allure report: {report} ("), said
@@ -173,7 +184,11 @@ def test_single_file_report_renders_scenarios_steps_and_evidence_attachments(
     overview = " ".join(rendered_text(chromium, report, "", profile_dir))
     assert f"MC {RELEASE}: REHEARSAL at time scale 600 (cannot satisfy a GA DoD item)" in overview
     assert "rehearsal yes (cannot satisfy a GA DoD item)" in overview
-    assert "2 test cases" in overview, overview[:2000]
+    assert "3 test cases" in overview, overview[:2000]
+
+    categories = rendered_text(chromium, report, "categories", profile_dir)
+    assert GATE_CATEGORY in categories, categories
+    assert "Other failed checks" not in categories, categories
 
     behaviors = " ".join(rendered_text(chromium, report, "behaviors", profile_dir))
     epics = {label["value"] for r in results for label in r["labels"] if label["name"] == "epic"}
@@ -192,7 +207,7 @@ def test_single_file_report_renders_scenarios_steps_and_evidence_attachments(
     for result in results:
         texts = seen[result["name"]]
         page = " ".join(texts)
-        assert "Passed" in texts, page[:2000]
+        assert ("Failed" if result["name"] == FAILING else "Passed") in texts, page[:2000]
         for step in result["steps"]:
             assert step["name"] in texts, (step["name"], page[:3000])
             for attachment in step.get("attachments", ()):
@@ -200,6 +215,9 @@ def test_single_file_report_renders_scenarios_steps_and_evidence_attachments(
         for label in ("owner", "severity"):
             value = next(x["value"] for x in result["labels"] if x["name"] == label)
             assert value in page, (label, value)
+    failing = " ".join(seen[FAILING])
+    assert FAILURE_MESSAGE in failing, failing[:3000]
+    assert f"Categories: {GATE_CATEGORY}" in failing, failing[:3000]
     residency = " ".join(seen["Residency is enforced for TENANT_004"])
     assert "TENANT_004" in residency
     assert "rehearsal" in residency
