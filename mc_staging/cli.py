@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from mc_staging.client import ControlClient
+from mc_staging.defects import DEFECTS
 from mc_staging.errors import BadInput, StagingError
 from mc_staging.statedir import StateDir
 
@@ -109,13 +110,27 @@ def main(state_dir: str | None) -> None:
     type=float,
     help="Wall seconds between control-plane samples.",
 )
+@click.option(
+    "--defect",
+    "defects",
+    multiple=True,
+    metavar="NAME",
+    help="Deliberately break one behaviour (repeatable; for tests of the suite itself): "
+    + "; ".join(f"{name}: {what}" for name, what in sorted(DEFECTS.items())),
+)
 @JSON_OPTION
 @click.pass_context
-def up(ctx: click.Context, time_scale: float, sample_interval: float, as_json: bool) -> None:
+def up(
+    ctx: click.Context,
+    time_scale: float,
+    sample_interval: float,
+    defects: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Start every component on free loopback ports and print the profile path."""
     from mc_staging import lifecycle
 
-    result = lifecycle.up(state(ctx), time_scale, sample_interval)
+    result = lifecycle.up(state(ctx), time_scale, sample_interval, defects=defects)
     click.echo(json.dumps(result, sort_keys=True) if as_json else result["profile"])
 
 

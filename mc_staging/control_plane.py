@@ -16,6 +16,7 @@ import uuid
 
 import httpx
 
+from mc_staging import defects as defect_switches
 from mc_staging.control_store import ControlStore
 from mc_staging.errors import BadInput, PolicyRefused
 from mc_staging.metrics import ControlMetrics
@@ -40,6 +41,7 @@ class ControlPlane:
     def __init__(self, state_dir: StateDir, time_scale: float) -> None:
         self.state_dir = state_dir
         self.time_scale = time_scale
+        self.defects = defect_switches.active(state_dir)
         self.secret = state_dir.admin_secret()
         self.store = ControlStore(state_dir.control_db)
         self.metrics = ControlMetrics()
@@ -200,8 +202,9 @@ class ControlPlane:
         return self.tenant_status(tenant)
 
     async def pause(self, tenant: TenantRecord, reason: str, actor: str = "operator") -> None:
-        tenant.paused = True
-        tenant.pause_reason = reason
+        if "never-pauses" not in self.defects:
+            tenant.paused = True
+            tenant.pause_reason = reason
         await self.save(tenant, "rollout.pause", {"reason": reason}, actor)
 
     async def resume(
@@ -251,8 +254,10 @@ class ControlPlane:
         if not 0 <= weight <= 100:
             raise BadInput(f"--weight must be within 0..100, got {weight}")
         others = [r for r in tenant.regions if r != region]
-        tenant.glb_bias = {region: weight, **{r: (100 - weight) // len(others) for r in others}}
-        await self.save(tenant, "glb.bias", {"bias": tenant.glb_bias, "reason": reason}, actor)
+        bias = {region: weight, **{r: (100 - weight) // len(others) for r in others}}
+        if "glb-never-biases" not in self.defects:
+            tenant.glb_bias = bias
+        await self.save(tenant, "glb.bias", {"bias": bias, "reason": reason}, actor)
         return self.tenant_status(tenant)
 
     async def unbias(self, tenant: TenantRecord) -> dict[str, object]:

@@ -61,9 +61,15 @@ class _Bucket:
 
 class DataPlane:
     def __init__(
-        self, region_id: str, jurisdiction: str, store: RegionStore, metrics: RegionMetrics
+        self,
+        region_id: str,
+        jurisdiction: str,
+        store: RegionStore,
+        metrics: RegionMetrics,
+        defects: frozenset[str] = frozenset(),
     ) -> None:
         self.region_id = region_id
+        self.defects = defects
         self.jurisdiction = jurisdiction
         self.store = store
         self.metrics = metrics
@@ -133,7 +139,8 @@ class DataPlane:
                 )
         counters = self.counters_for(tenant_id)
         out_of_jurisdiction = self.jurisdiction != tenant.residency
-        if out_of_jurisdiction and not self.gate_open(tenant_id):
+        gate_off = "residency-gate-off" in self.defects
+        if out_of_jurisdiction and not gate_off and not self.gate_open(tenant_id):
             counters.residency_denials += 1
             self.metrics.residency_denials.labels(tenant_id, self.region_id).inc()
             return QueryResult(
@@ -232,7 +239,8 @@ class DataPlane:
             if found is None:
                 return QueryResult(404, _err("not_found", f"no entity {key!r}"), route, persisted)
             if cached is None:
-                self.cache.put(tenant.id, key, found[0], found[1], tenant.ttl_autotune)
+                autotune = tenant.ttl_autotune or "ttl-flag-ignored" in self.defects
+                self.cache.put(tenant.id, key, found[0], found[1], autotune)
                 self.metrics.cache_ttl.labels(tenant.id, self.region_id).set(
                     self.cache.mean_ttl(tenant.id)
                 )

@@ -9,6 +9,7 @@ import time
 
 import httpx
 
+from mc_staging import defects as defect_switches
 from mc_staging.errors import BadInput, PolicyRefused, Unreachable
 from mc_staging.profile import build_profile, write_profile
 from mc_staging.seed import REGIONS, seed_tenants
@@ -25,10 +26,15 @@ COMPONENTS = ("control", *[f"region-{r.id}" for r in REGIONS], "glb")
 
 
 def up(
-    state_dir: StateDir, time_scale: float, sample_interval: float, timeout: float = 60.0
+    state_dir: StateDir,
+    time_scale: float,
+    sample_interval: float,
+    timeout: float = 60.0,
+    defects: tuple[str, ...] = (),
 ) -> dict[str, object]:
     if time_scale <= 0:
         raise BadInput(f"--time-scale must be positive, got {time_scale!r}")
+    chosen_defects = defect_switches.validate(defects)
     running = {c: p for c, p in state_dir.pids().items() if pid_alive(p)}
     if running:
         raise PolicyRefused(
@@ -47,7 +53,11 @@ def up(
     state_dir.write_json(state_dir.ports_file, ports)
     state_dir.write_json(
         state_dir.settings_file,
-        {"time_scale": time_scale, "sample_interval_seconds": sample_interval},
+        {
+            "time_scale": time_scale,
+            "sample_interval_seconds": sample_interval,
+            "defects": list(chosen_defects),
+        },
     )
     argv = {
         "control": component_argv("control", state_dir),
@@ -74,6 +84,7 @@ def up(
         "ports": ports,
         "time_scale": time_scale,
         "state_dir": str(state_dir.root),
+        "defects": list(chosen_defects),
     }
 
 
@@ -145,5 +156,6 @@ def status(state_dir: StateDir) -> dict[str, object]:
         "state_dir": str(state_dir.root),
         "profile": str(state_dir.profile_file),
         "components": components,
+        "defects": sorted(defect_switches.active(state_dir)),
         "healthy": all(bool(dict(c).get("healthy")) for c in components.values()),
     }  # type: ignore[call-overload]

@@ -6,6 +6,7 @@ pydantic models are the only shapes that cross process boundaries inside the sta
 
 from __future__ import annotations
 
+import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,11 +124,23 @@ def region_jurisdiction(config: RuntimeConfig, region_id: str) -> str | None:
 def faults_for(
     config: RuntimeConfig, kind: str, *, tenant: str | None = None, region: str | None = None
 ) -> list[Fault]:
-    """Active faults of ``kind`` that apply to ``tenant`` in ``region``."""
+    """Active faults of ``kind`` that apply to ``tenant`` in ``region``.
+
+    A fault with an ``expires_after_seconds`` param stops applying that many wall seconds after
+    it was injected (it stays listed until removed): the breach lasts exactly its hold."""
+    now = time.time()
     return [
         fault
         for fault in config.faults
         if fault.kind == kind
         and (fault.tenant is None or tenant is None or fault.tenant == tenant)
         and (fault.region is None or region is None or fault.region == region)
+        and not _expired(fault, now)
     ]
+
+
+def _expired(fault: Fault, now: float) -> bool:
+    expires_after = fault.params.get("expires_after_seconds")
+    if expires_after is None or isinstance(expires_after, bool):
+        return False
+    return now >= fault.injected_at + float(expires_after)

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mc_staging.dataplane import DataPlane
+from mc_staging.defects import active
 from mc_staging.errors import BadInput
 from mc_staging.metrics import RegionMetrics, exposition
 from mc_staging.model import RuntimeConfig, faults_for
@@ -40,7 +41,9 @@ class RegionServer:
         self.secret = state_dir.admin_secret()
         self.metrics = RegionMetrics()
         self.store = RegionStore(state_dir.region_db(region_id), region_id, ids.index(region_id))
-        self.plane = DataPlane(region_id, self.jurisdiction, self.store, self.metrics)
+        self.plane = DataPlane(
+            region_id, self.jurisdiction, self.store, self.metrics, active(state_dir)
+        )
         self.follower = ConfigFollower(state_dir.control_url(), self.secret, f"region-{region_id}")
         self.follower.listeners.append(self._on_config)
         self.appliers: dict[str, PeerApplier] = {}
@@ -193,7 +196,12 @@ class RegionServer:
 
     async def healthz(self, _request: Request) -> Response:
         return JSONResponse(
-            {"status": "ok", "region": self.region_id, "jurisdiction": self.jurisdiction}
+            {
+                "status": "ok",
+                "region": self.region_id,
+                "jurisdiction": self.jurisdiction,
+                "defects": sorted(self.plane.defects),
+            }
         )
 
     async def metrics_route(self, _request: Request) -> Response:

@@ -77,7 +77,13 @@ def arrange_stage(control: ControlClient, tenant: str, stage: str) -> None:
     current = control.tenant_status(tenant).rollout.stage
     if current == stage:
         return
-    if stage in ("staged", "rolled-back") or (
+    if stage == "staged":
+        # No transition leads back to "staged"; A/P at "rolled-back" serves the tenant the
+        # same way (one region, no replication), so that is where it is put back.
+        if current != "rolled-back":
+            control.call("rollout", "rollback", "--tenant", tenant, "--reason", "scenario setup")
+        return
+    if stage == "rolled-back" or (
         current in STAGE_ORDER and STAGE_ORDER.index(current) > STAGE_ORDER.index(stage)
     ):
         control.call("rollout", "rollback", "--tenant", tenant, "--reason", "scenario setup")

@@ -29,9 +29,16 @@ class LocalStaging:
 
 
 def start_local_staging(
-    state_dir: Path, *, time_scale: float | None = None, sample_interval: float | None = None
+    state_dir: Path,
+    *,
+    time_scale: float | None = None,
+    sample_interval: float | None = None,
+    defects: tuple[str, ...] = (),
 ) -> LocalStaging:
-    """Run `mc-staging up` and wait for it to report healthy."""
+    """Run `mc-staging up` and wait for it to report healthy.
+
+    `defects` names deliberate defects of the reference staging (`mc-staging up --defect`);
+    only tests of the suite itself ask for them."""
     # The console script sits next to this interpreter even when its bin/ is not on PATH.
     beside = Path(sys.executable).parent / "mc-staging"
     command = str(beside) if beside.is_file() else shutil.which("mc-staging")
@@ -45,6 +52,8 @@ def start_local_staging(
         argv += ["--time-scale", f"{time_scale:g}"]
     if sample_interval is not None:
         argv += ["--sample-interval", f"{sample_interval:g}"]
+    for defect in defects:
+        argv += ["--defect", defect]
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=UP_TIMEOUT_SECONDS, check=False

@@ -64,10 +64,10 @@ def _recorded_pids(state_dir: Path) -> list[int]:
     return pids
 
 
-@pytest.fixture(scope="module")
-def reference_staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceStaging]:
-    state_dir = tmp_path_factory.mktemp("reference-staging")
-    local: LocalStaging = start_local_staging(state_dir)
+@contextlib.contextmanager
+def running_staging(state_dir: Path, defects: tuple[str, ...] = ()) -> Iterator[ReferenceStaging]:
+    """A reference staging in `state_dir` (with deliberate `defects`, if any) until exit."""
+    local: LocalStaging = start_local_staging(state_dir, defects=defects)
     pids = _recorded_pids(state_dir)
     try:
         catalog = load_catalog()
@@ -83,6 +83,20 @@ def reference_staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Refe
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         assert not leftovers, f"mc-staging down left pids {leftovers} running"
+
+
+@pytest.fixture(scope="module")
+def reference_staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceStaging]:
+    with running_staging(tmp_path_factory.mktemp("reference-staging")) as staging:
+        yield staging
+
+
+@pytest.fixture
+def staging_with_defect(
+    tmp_path: Path,
+) -> Callable[[str], contextlib.AbstractContextManager[ReferenceStaging]]:
+    """`with staging_with_defect("glb-never-biases") as staging:` a deliberately broken one."""
+    return lambda defect: running_staging(tmp_path / f"staging-{defect}", (defect,))
 
 
 PROJECT_FEATURES = Path(__file__).resolve().parents[2] / "features"

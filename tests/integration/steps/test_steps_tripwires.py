@@ -34,7 +34,8 @@ def test_tripwire_and_drill_steps(tmp_path: Path, reference_staging, run_feature
     [observation] = lag["tripwires"]
     assert observation["qi_id"] == "tripwire_replication_lag"
     assert observation["verdict"] == "pass"
-    assert 600 * 0.8 <= observation["time_to_action_seconds"] <= 1200
+    # the watch sees the condition up to a few samples after the target does
+    assert 600 * 0.5 <= observation["time_to_action_seconds"] <= 1200
     charts = [a for a in lag["artifacts"] if a["artifact_kind"] == "chart"]
     assert [c["media_type"] for c in charts] == ["image/png"]
     png = (tmp_path / "out" / charts[0]["path"]).read_bytes()

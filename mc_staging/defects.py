@@ -1,0 +1,43 @@
+"""Deliberate defects: switches that break one behaviour of the reference staging.
+
+They exist so that tests can show the suite fails for the right reason against a wrong
+target. None is ever on unless `mc-staging up --defect NAME` asked for it; the names are kept
+in the state directory's settings, every component reads them at start, and `/healthz` and
+`mc-staging status` list them, so evidence taken against a broken staging says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from mc_staging.errors import BadInput
+from mc_staging.statedir import StateDir
+
+DEFECTS: dict[str, str] = {
+    "glb-never-biases": "GLB bias requests (tripwire or operator) are acknowledged and recorded "
+    "but the weights never change",
+    "never-pauses": "rollout pauses (tripwire or operator) are recorded but the rollout keeps "
+    "its running state",
+    "residency-gate-off": "the residency gate never denies: regions outside a tenant's "
+    "jurisdiction accept its requests",
+    "ttl-flag-ignored": "the cache keeps auto-tuning TTLs when the ttl-autotune flag is off",
+}
+
+
+def validate(names: Iterable[str]) -> tuple[str, ...]:
+    """The defect names, sorted and checked against the known ones."""
+    chosen = tuple(sorted(set(names)))
+    unknown = [name for name in chosen if name not in DEFECTS]
+    if unknown:
+        raise BadInput(f"unknown defect {unknown[0]!r}: use one of {', '.join(sorted(DEFECTS))}")
+    return chosen
+
+
+def active(state_dir: StateDir) -> frozenset[str]:
+    """The defects the staging in `state_dir` was started with (none for an older state)."""
+    try:
+        settings = json.loads(state_dir.settings_file.read_text())
+    except FileNotFoundError:
+        return frozenset()
+    return frozenset(validate(settings.get("defects", ())))
