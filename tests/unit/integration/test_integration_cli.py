@@ -14,7 +14,7 @@ from pathlib import Path
 import icalendar
 import pytest
 import yaml
-from conftest import GA_BEFORE
+from integration_helpers import GA_BEFORE
 
 from pytest_mc.cli.main import main
 from pytest_mc.integration.dr_schedule import CALENDAR_FILE, SCHEDULE_FILE

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import GA_BEFORE, publish_expansion
+from integration_helpers import GA_BEFORE, publish_expansion
 
 from pytest_mc.errors import BundleError, InputError
 from pytest_mc.evidence.bundle import read_bundle
