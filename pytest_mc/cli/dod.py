@@ -30,8 +30,9 @@ def newest_bundle(directory: Path) -> Path:
     """The most recently written evidence bundle in `directory` (signatures excluded).
 
     A bundle a session published has its chain beside it (`evidence-R.chain.jsonl`); such
-    bundles are preferred, so a derived snapshot written into the same directory (one with no
-    chain of its own) is not taken for the run's bundle. Without any, every bundle counts.
+    bundles are preferred, so a derived or copied bundle written into the same directory (one
+    with no chain of its own) is not taken for the run's bundle. Without any, every bundle
+    counts.
     """
     candidates = (
         [
