@@ -73,7 +73,6 @@ class IntegrationScenario:
     schedule: DrDrillSchedule | None = None
     schedule_paths: tuple[Path, Path] | None = None
     tiles: tuple[Path, Path, Path] | None = None
-    attached: dict[str, str] = field(default_factory=dict)
     baseline: set[str] = field(default_factory=set)
 
 
@@ -86,10 +85,9 @@ def _out_dir(request: pytest.FixtureRequest) -> Path:
     return request.config.stash[SESSION_KEY].paths.out_dir
 
 
-def _attach(evidence: McEvidence, state: IntegrationScenario, path: Path, media: str) -> None:
+def _attach(evidence: McEvidence, path: Path, media: str) -> None:
     kind: ArtifactKind = "json" if path.suffix == ".json" else "report"
-    artifact = evidence.attach(path, name=path.name, kind=kind, media_type=media)
-    state.attached[path.name] = artifact.sha256
+    evidence.attach(path, name=path.name, kind=kind, media_type=media)
 
 
 def _report(state: IntegrationScenario) -> GaDeltaReport:
@@ -200,8 +198,8 @@ def compute_report(
     mc_integration.report_path = report_path
     mc_integration.notes_path = notes_path
     mc_integration.snapshot = path
-    _attach(mc_evidence, mc_integration, report_path, "application/json")
-    _attach(mc_evidence, mc_integration, notes_path, "text/markdown")
+    _attach(mc_evidence, report_path, "application/json")
+    _attach(mc_evidence, notes_path, "text/markdown")
 
 
 @then("the GA delta report is valid against its schema and cites the bundle by sha256")
@@ -320,8 +318,8 @@ def build_dr_schedule(
     paths = write_schedule(schedule, _out_dir(request) / "integration")
     mc_integration.schedule = schedule
     mc_integration.schedule_paths = paths
-    _attach(mc_evidence, mc_integration, paths[0], "application/json")
-    _attach(mc_evidence, mc_integration, paths[1], "text/calendar")
+    _attach(mc_evidence, paths[0], "application/json")
+    _attach(mc_evidence, paths[1], "text/calendar")
 
 
 @then("every tenant of the target profile is enrolled and has a monthly drill in the schedule")
@@ -385,7 +383,7 @@ def generate_tiles(
     for path, media in zip(
         paths, ("application/json", "application/yaml", "application/json"), strict=True
     ):
-        _attach(mc_evidence, mc_integration, path, media)
+        _attach(mc_evidence, path, media)
 
 
 @then("the privacy dashboard is valid against its schema")
