@@ -32,9 +32,8 @@ from pytest_mc.integration.dr_schedule import (
     write_schedule,
 )
 from pytest_mc.integration.ga_delta import ga_delta_from_file, write_ga_delta
-from pytest_mc.integration.output import write_text
+from pytest_mc.integration.ga_delta_models import REPORT_FILE
 from pytest_mc.integration.privacy_tiles import write_tiles
-from pytest_mc.integration.release_notes import release_notes
 from pytest_mc.policy.catalog import QiCatalog, load_catalog
 from pytest_mc.policy.verdict import Verdict
 from pytest_mc.settings import LOCAL_TARGET
@@ -116,9 +115,7 @@ def ga_delta(
         raise InputError(f"--notes-link {notes_link!r} must be a relative path")
     trusted = load_public_key(public_key) if public_key is not None else None
     report = ga_delta_from_file(bundle, catalog, ga_before=before, trusted_public_key=trusted)
-    report_path, notes_path = write_ga_delta(report, out_dir)
-    if notes_link is not None:
-        write_text(notes_path, release_notes(report, link=notes_link))
+    report_path, notes_path = write_ga_delta(report, out_dir, link=notes_link or REPORT_FILE)
     click.echo(f"{report_path}: GA {len(report.ga_before)} -> {len(report.ga_after)} tenants")
     click.echo(f"{notes_path}: release-notes snippet ({len(report.open_risks)} open risks)")
     if report.rehearsal:

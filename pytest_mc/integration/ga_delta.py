@@ -503,8 +503,10 @@ def ga_delta_from_file(
     )
 
 
-def write_ga_delta(report: GaDeltaReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write the report and, beside it, the release-notes snippet that links it."""
+def write_ga_delta(
+    report: GaDeltaReport, out_dir: Path, *, link: str = REPORT_FILE
+) -> tuple[Path, Path]:
+    """Write the report and, beside it, the release-notes snippet that links it by `link`."""
     report_path = write_model(report, out_dir / REPORT_FILE, schema="ga-delta-report")
-    notes_path = write_text(out_dir / NOTES_FILE, release_notes(report, link=REPORT_FILE))
+    notes_path = write_text(out_dir / NOTES_FILE, release_notes(report, link=link))
     return report_path, notes_path
