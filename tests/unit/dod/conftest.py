@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from dod_helpers import Plan, build_bundle
+from dod_helpers import CliResult, Plan, build_bundle
 
 from pytest_mc.cli.main import main
 from pytest_mc.policy.catalog import QiCatalog, load_catalog
-
-
-@dataclass(frozen=True)
-class CliResult:
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,15 @@ class Plan:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class CliResult:
+    """What `mc-verify` did when called in-process."""
+
+    code: int
+    out: str
+    err: str
+
+
 def write_user_key(path: Path) -> Path:
     key = Ed25519PrivateKey.generate()
     path.write_bytes(

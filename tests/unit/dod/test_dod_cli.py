@@ -9,8 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CliResult
-from dod_helpers import Plan, build_bundle
+from dod_helpers import CliResult, Plan, build_bundle
 
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.schemas import validate_instance
