@@ -49,6 +49,11 @@ class McEvidence:
         return self._session.settings.catalog or DEFAULT_CATALOG_PATH
 
     @property
+    def out_dir(self) -> Path:
+        """The run's output directory (bundle, artifacts, allure-results, plan-waits.jsonl)."""
+        return self._session.paths.out_dir
+
+    @property
     def chain_path(self) -> Path:
         """The chain file this run appends to (read it with `pytest_mc.evidence.chain`)."""
         return self._session.paths.chain

@@ -37,6 +37,20 @@ def plan_section_of(item: pytest.Item) -> str | None:
     return marker_value(item, "mc_plan")
 
 
+def parse_plan_sections(text: str) -> tuple[str, ...]:
+    """`"A, B.4"` → `("A", "B.4")`; empty parts are dropped."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def in_plan_sections(item: pytest.Item, sections: tuple[str, ...]) -> bool:
+    """True when the scenario's @plan section is one of `sections` or inside one ("A" holds
+    "A.3"; "A.3" holds only itself and "A.3.x")."""
+    section = plan_section_of(item)
+    if section is None:
+        return False
+    return any(section == wanted or section.startswith(f"{wanted}.") for wanted in sections)
+
+
 def is_scenario(item: pytest.Item) -> bool:
     """True for pytest-bdd scenarios (they take the outline example as a parameter)."""
     return BDD_EXAMPLE in getattr(item, "fixturenames", ())

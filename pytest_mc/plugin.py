@@ -16,7 +16,7 @@ import pytest
 from pytest_mc import hookspecs
 from pytest_mc.errors import McError
 from pytest_mc.fixtures import mc_catalog, mc_evidence, mc_profile
-from pytest_mc.items import TAG_MARKERS
+from pytest_mc.items import TAG_MARKERS, in_plan_sections, parse_plan_sections
 from pytest_mc.outcomes import OutcomeClassifier
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.session import SESSION_KEY, EvidenceSession, is_worker, new_run_id
@@ -43,6 +43,25 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    parser.getgroup("mc").addoption(
+        "--mc-plan",
+        dest="mc_plan_sections",
+        default=None,
+        metavar="SECTIONS",
+        help="only the scenarios of these plan sections, comma-separated, e.g. 'A' or "
+        "'A.1,A.3' (from their @plan: tags) [all]",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = parse_plan_sections(config.getoption("mc_plan_sections") or "")
+    if not wanted:
+        return
+    kept = [item for item in items if in_plan_sections(item, wanted)]
+    dropped = [item for item in items if not in_plan_sections(item, wanted)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_configure(config: pytest.Config) -> None:

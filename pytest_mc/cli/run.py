@@ -52,6 +52,13 @@ REHEARSAL_WORK = "the plan rehearsal (it injects faults, runs chaos experiments 
 @click.option(
     "-k", "keyword", default=None, help="Only scenarios matching this pytest -k expression."
 )
+@click.option(
+    "--plan",
+    "plan_sections",
+    default=None,
+    metavar="SECTIONS",
+    help="Only these plan sections, comma-separated, e.g. 'A' (all of §A) or 'A.1,A.3'.",
+)
 @click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
 def run(
     target: str,
@@ -60,6 +67,7 @@ def run(
     catalog: Path | None,
     signing_key: Path | None,
     keyword: str | None,
+    plan_sections: str | None,
     pytest_args: tuple[str, ...],
 ) -> int:
     """Run every feature of the plan against TARGET and write the signed evidence bundle.
@@ -90,6 +98,8 @@ def run(
         argv += ["--mc-signing-key", str(signing_key)]
     if keyword:
         argv += ["-k", keyword]
+    if plan_sections:
+        argv += ["--mc-plan", plan_sections]
     capture = _MappedExit()
     status = int(pytest.main([*argv, *pytest_args], plugins=[capture]))
     if capture.code is not None:

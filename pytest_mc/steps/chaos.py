@@ -20,6 +20,7 @@ from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.pacing import log_wait
 from pytest_mc.target.profile import TargetProfile
 
 
@@ -41,6 +42,7 @@ def chaos_experiment_on_tenant(
     duration: str,
 ) -> None:
     hold_wall_seconds = parse_duration(duration) / mc_profile.time_scale
+    log_wait(mc_evidence, f"chaos {experiment} on {tenant}", parse_duration(duration))
     watch = TripwireWatch(
         mc_metrics,
         mc_catalog,

@@ -16,6 +16,7 @@ from pytest_mc.policy.crosscheck import check_stated
 from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.policy.verdict import Verdict
 from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.pacing import log_wait
 
 # k6 virtual users for the rehearsal's load: enough to exercise both regions on 2 cores.
 DEFAULT_VUS = 4
@@ -80,6 +81,7 @@ def background_traffic(
     load = K6Load.for_plan_duration(
         parse_duration(duration), time_scale=mc_evidence.time_scale, vus=BACKGROUND_VUS
     )
+    log_wait(mc_evidence, f"background k6 on {tenant}", parse_duration(duration))
     running = BackgroundLoad(mc_k6, tenant, load, tmp_path_factory.mktemp("k6"), mc_evidence.run_id)
 
     def finish() -> None:
@@ -127,6 +129,7 @@ def k6_for_plan_time(
     load = K6Load.for_plan_duration(
         parse_duration(duration), time_scale=mc_evidence.time_scale, vus=DEFAULT_VUS
     )
+    log_wait(mc_evidence, f"k6 on {tenant}", parse_duration(duration))
     _run(mc_k6, mc_evidence, mc_context, tmp_path_factory, tenant, load)
 
 

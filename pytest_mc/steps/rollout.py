@@ -30,6 +30,7 @@ from pytest_mc.policy.verdict import Judgement, Ratio, Verdict
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
 from pytest_mc.steps.load import BackgroundLoad, record_k6_run
+from pytest_mc.steps.pacing import log_wait
 from pytest_mc.target.profile import TargetProfile
 
 STAGE_QI = {
@@ -218,6 +219,7 @@ def _hold(
     stage_qi = evidence.catalog.get(STAGE_QI[stage])
     check_stated(stage_qi, duration, where=f"the {stage} hold step")
     wall = stage_qi.target / profile.time_scale
+    log_wait(evidence, f"{stage} hold of {tenant}", stage_qi.target)
     load = K6Load(
         vus=HOLD_VUS, duration_seconds=wall, keys=HOLD_LOAD_KEYS, write_share=HOLD_WRITE_SHARE
     )
