@@ -3,9 +3,10 @@
 The pilot is expanded only when every acceptance KPI of plan §B.2 and the DoD passes on the
 pilot tenant's evidence (autonomy success, compensation and simulation false-negative rates
 with their confidence bounds, zero P1s, no SLO regression, cost within budget, zero privacy
-incidents), no pilot tripwire fired, and the evidence is not a rehearsal. Anything else is
-"hold", with every reason listed and, for an unsettled rate, how many more clean trials
-would settle it. Missing data is a reason to hold, never a pass.
+incidents), no pilot tripwire fired (one induced by a chaos experiment to test the guardrail
+does not count), and the evidence is not a rehearsal. Anything else is "hold", with every
+reason listed and, for an unsettled rate, how many more clean trials would settle it.
+Missing data is a reason to hold, never a pass.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pytest_mc.dod.evidence import DodEvidence
 from pytest_mc.dod.items import PILOT_TENANT
 from pytest_mc.dod.measured import Judged, judged_measurement
-from pytest_mc.evidence.records import EnactmentAudit, Measurement, TripwireObservation
+from pytest_mc.evidence.records import (
+    Artifact,
+    EnactmentAudit,
+    Measurement,
+    ToolRun,
+    TripwireObservation,
+)
 from pytest_mc.policy.catalog import CatalogReference, QiCatalog
 from pytest_mc.policy.verdict import Ratio, Verdict, judge
 
@@ -53,6 +60,10 @@ class TripwireFired(BaseModel):
     seen_at: datetime | None
     action_expected: str | None
     action_observed: str | None
+    induced: bool = Field(
+        description="seen in a scenario that ran a chaos experiment: a guardrail test, "
+        "listed but not counted against the pilot"
+    )
     source: str
 
 
@@ -100,7 +111,7 @@ def decide(
                 )
             elif kpi.value is None:
                 hints.append(_record_hint(catalog, kpi.qi_id, tenant))
-    for trip in fired:
+    for trip in (trip for trip in fired if not trip.induced):
         reasons.append(
             f"tripwire {trip.qi_id} fired during the pilot ({trip.condition}"
             + (f" → {trip.action_observed}" if trip.action_observed else "")
@@ -159,10 +170,22 @@ def _number(kpi: KpiResult) -> float | None:
 def _tripwires_fired(
     evidence: DodEvidence, catalog: QiCatalog, tenant: str
 ) -> tuple[TripwireFired, ...]:
-    """Observed tripwires of the pilot tenant, and tripwire measurements whose condition held."""
-    fired: list[TripwireFired] = []
+    """Observed tripwires of the pilot tenant, and tripwire measurements whose condition held.
+
+    A tripwire seen in a scenario that ran a chaos experiment (a `chaos-journal` artifact or a
+    `chaos` tool run under the same node id) was induced on purpose to prove the guardrail
+    works; it is listed as induced and does not count against the pilot.
+    """
+    traces = list(evidence.traced())
+    chaos_nodeids = {
+        trace.body.nodeid
+        for trace in traces
+        if (isinstance(trace.body, Artifact) and trace.body.artifact_kind == "chaos-journal")
+        or (isinstance(trace.body, ToolRun) and trace.body.tool == "chaos")
+    } - {None}
     tripwire_ids = {qi.id for qi in catalog.qis if qi.kind == "tripwire"}
-    for trace in evidence.traced():
+    fired: list[TripwireFired] = []
+    for trace in traces:
         body = trace.body
         where = f"tenants.{tenant}, chain {trace.chain_index} seq {trace.seq}"
         if isinstance(body, TripwireObservation) and body.tenant == tenant:
@@ -173,6 +196,7 @@ def _tripwires_fired(
                     seen_at=body.condition_seen_at,
                     action_expected=body.action_expected,
                     action_observed=body.action_observed,
+                    induced=body.nodeid in chaos_nodeids,
                     source=f"{where} (tripwires)",
                 )
             )
@@ -189,6 +213,7 @@ def _tripwires_fired(
                     seen_at=body.window.end if body.window is not None else None,
                     action_expected=catalog.get(body.qi_id).action,
                     action_observed=None,
+                    induced=body.nodeid in chaos_nodeids,
                     source=f"{where} (measurements)",
                 )
             )

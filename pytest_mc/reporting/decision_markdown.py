@@ -55,6 +55,7 @@ def decision_markdown(decision: Week5Decision) -> str:
         lines += [
             f"- {trip.qi_id}: {_cell(trip.condition)}"
             + (f" → {trip.action_observed}" if trip.action_observed else "")
+            + (" (induced by a chaos experiment; not counted)" if trip.induced else "")
             for trip in decision.tripwires_fired
         ]
     else:

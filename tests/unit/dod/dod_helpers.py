@@ -63,6 +63,7 @@ class Plan:
     red_day_at: int | None = None
     pilot: dict[str, PilotValue] = field(default_factory=clean_pilot)
     pilot_tripwire: str | None = None
+    tripwire_induced_by_chaos: bool = False
     ga_delta_report: bool = True
     user_key: bool = True
 
@@ -181,8 +182,15 @@ def record_plan(
         recorder.measure(qi_id, value, tenant="TENANT_001", source="pilot review", samples=samples)
     if plan.pilot_tripwire is not None:
         seen = START + timedelta(days=3)
+        nodeid = "features/test_plan.py::test_pilot_error_budget_burn"
+        if plan.tripwire_induced_by_chaos:
+            recorder.attach(
+                b'{"title": "error burst"}', name="chaos-journal-errors.json",
+                kind="chaos-journal", nodeid=nodeid,
+            )  # fmt: skip
         recorder.tripwire(
             plan.pilot_tripwire,
+            nodeid=nodeid,
             tenant="TENANT_001",
             condition="2.4% of the error budget burnt in 1h",
             condition_seen_at=seen,

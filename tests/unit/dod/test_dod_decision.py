@@ -105,12 +105,27 @@ def test_a_p1_and_a_pilot_tripwire_each_hold(bundle_of: BundleOf, catalog: QiCat
     assert decision.decision == "hold"
     assert decision.p1_incidents == 1.0
     assert decision.reasons[0].startswith("p1_incidents fails == 0: 1 misses == 0")
-    assert [t.qi_id for t in decision.tripwires_fired] == ["tripwire_burn_fast"]
+    assert [(t.qi_id, t.induced) for t in decision.tripwires_fired] == [
+        ("tripwire_burn_fast", False)
+    ]
     assert decision.reasons[1] == (
         "tripwire tripwire_burn_fast fired during the pilot (2.4% of the error budget burnt "
         "in 1h → halt_autonomy_read_only)"
     )
     assert "- tripwire_burn_fast: 2.4% of the error budget" in decision_markdown(decision)
+
+
+def test_a_tripwire_induced_by_a_chaos_experiment_is_listed_but_does_not_hold(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    plan = Plan(pilot_tripwire="tripwire_burn_fast", tripwire_induced_by_chaos=True)
+    decision = decision_for(bundle_of, catalog, plan)
+
+    assert decision.decision == "expand"
+    assert [(t.qi_id, t.induced) for t in decision.tripwires_fired] == [
+        ("tripwire_burn_fast", True)
+    ]
+    assert "(induced by a chaos experiment; not counted)" in decision_markdown(decision)
 
 
 def test_the_decision_json_matches_its_committed_schema(
