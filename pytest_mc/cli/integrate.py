@@ -1,4 +1,4 @@
-"""`mc-verify integrate ga-delta|dr-schedule|privacy-tiles`: the plan §C artifacts.
+"""`mc-verify report ga-delta`, `dr schedule`, `dashboards privacy`: the plan §C artifacts.
 
 Each command writes its files into `-o DIR` and prints one line per file. Exit codes
 (DESIGN §9): 0 written and nothing failed; 1 written, but the artifact shows the release
@@ -58,12 +58,22 @@ _CATALOG = click.option(
 )
 
 
-@click.group(name="integrate")
-def integrate() -> None:
-    """Produce the plan §C evidence-integration artifacts."""
+@click.group(name="report")
+def report() -> None:
+    """Release reports from the evidence (plan §C): the GA delta report."""
 
 
-@integrate.command(name="ga-delta")
+@click.group(name="dr")
+def dr() -> None:
+    """DR drills: the monthly drill schedule (JSON + iCalendar)."""
+
+
+@click.group(name="dashboards")
+def dashboards() -> None:
+    """Grafana dashboards: the privacy tiles for the admin-only folder."""
+
+
+@report.command(name="ga-delta")
 @click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
 @_OUT
 @click.option(
@@ -141,7 +151,7 @@ def _target(target: str, catalog: QiCatalog) -> Iterator[TargetProfile]:
             stop_local_staging(staging)
 
 
-@integrate.command(name="dr-schedule")
+@dr.command(name="schedule")
 @click.option(
     "--target",
     required=True,
@@ -203,7 +213,7 @@ def dr_schedule(
     return 0
 
 
-@integrate.command(name="privacy-tiles")
+@dashboards.command(name="privacy")
 @_OUT
 @click.option(
     "--dashboards-path",

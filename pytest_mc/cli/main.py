@@ -15,7 +15,7 @@ import click
 from pytest_mc.cli.bake import bake
 from pytest_mc.cli.dod import dod
 from pytest_mc.cli.evidence import evidence
-from pytest_mc.cli.integrate import integrate
+from pytest_mc.cli.integrate import dashboards, dr, report
 from pytest_mc.cli.k6 import k6
 from pytest_mc.cli.qi import qi
 from pytest_mc.cli.run import run
@@ -33,7 +33,9 @@ cli.add_command(evidence)
 cli.add_command(run)
 cli.add_command(k6)
 cli.add_command(bake)
-cli.add_command(integrate)
+cli.add_command(report)
+cli.add_command(dr)
+cli.add_command(dashboards)
 cli.add_command(dod)
 
 

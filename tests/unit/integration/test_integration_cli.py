@@ -1,4 +1,4 @@
-"""`mc-verify integrate ...` in process: files written, exit codes of DESIGN §9, one-line errors.
+"""`mc-verify report|dr|dashboards ...` in process: files, DESIGN §9 exit codes, one-line errors.
 
 `dr-schedule` runs against a profile whose control command is a small script answering
 `readiness show --json` the way the target contract says, so the whole path (profile, control
@@ -100,7 +100,7 @@ def test_ga_delta_from_the_profile_writes_report_and_notes(
     run, published_bundle: Path, tmp_path: Path
 ) -> None:
     code, out, err = run(
-        "integrate", "ga-delta", published_bundle, "-o", tmp_path / "rel", "--target",
+        "report", "ga-delta", published_bundle, "-o", tmp_path / "rel", "--target",
         profile(tmp_path),
     )  # fmt: skip
     assert code == 0, err
@@ -115,7 +115,7 @@ def test_ga_delta_exits_1_when_the_ga_fleet_fails_a_gate(
     run, published_bundle: Path, tmp_path: Path
 ) -> None:
     code, _, err = run(
-        "integrate", "ga-delta", published_bundle, "-o", tmp_path / "rel",
+        "report", "ga-delta", published_bundle, "-o", tmp_path / "rel",
         "--ga-before", "TENANT_001", "--ga-before", "TENANT_005",
         "--notes-link", f"../evidence/{REPORT_FILE}",
     )  # fmt: skip
@@ -136,7 +136,7 @@ def test_ga_delta_exits_1_when_the_ga_fleet_fails_a_gate(
 def test_ga_delta_bad_input_is_exit_2_on_one_line(
     run, published_bundle: Path, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
-    code, out, err = run("integrate", "ga-delta", published_bundle, "-o", tmp_path, *args)
+    code, out, err = run("report", "ga-delta", published_bundle, "-o", tmp_path, *args)
     assert code == 2
     assert out == ""
     assert err.startswith("error: ")
@@ -146,7 +146,7 @@ def test_ga_delta_bad_input_is_exit_2_on_one_line(
 
 def test_ga_delta_of_a_missing_bundle_is_exit_2(run, tmp_path: Path) -> None:
     code, _, err = run(
-        "integrate", "ga-delta", tmp_path / "nope.json", "-o", tmp_path, "--ga-before", "T"
+        "report", "ga-delta", tmp_path / "nope.json", "-o", tmp_path, "--ga-before", "T"
     )
     assert code == 2
     assert "evidence bundle not found" in err
@@ -155,7 +155,7 @@ def test_ga_delta_of_a_missing_bundle_is_exit_2(run, tmp_path: Path) -> None:
 def test_dr_schedule_from_the_targets_readiness_records(run, tmp_path: Path) -> None:
     out_dir = tmp_path / "dr"
     code, out, err = run(
-        "integrate", "dr-schedule", "--target", profile(tmp_path), "-o", out_dir,
+        "dr", "schedule", "--target", profile(tmp_path), "-o", out_dir,
         "--start", "2027-01", "--months", "3",
     )  # fmt: skip
     assert code == 0, err
@@ -171,7 +171,7 @@ def test_dr_schedule_from_the_targets_readiness_records(run, tmp_path: Path) -> 
 
 def test_dr_schedule_exits_1_for_a_tenant_not_enrolled(run, tmp_path: Path) -> None:
     code, out, err = run(
-        "integrate", "dr-schedule", "--target", profile(tmp_path, pending="TENANT_005"),
+        "dr", "schedule", "--target", profile(tmp_path, pending="TENANT_005"),
         "-o", tmp_path / "dr", "--start", "2027-01",
     )  # fmt: skip
     assert code == 1
@@ -191,7 +191,7 @@ def test_dr_schedule_bad_options_are_exit_2(
     run, tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
     code, _, err = run(
-        "integrate", "dr-schedule", "--target", profile(tmp_path), "-o", tmp_path / "dr", *args
+        "dr", "schedule", "--target", profile(tmp_path), "-o", tmp_path / "dr", *args
     )
     assert code == 2
     assert message in err
@@ -199,7 +199,7 @@ def test_dr_schedule_bad_options_are_exit_2(
 
 
 def test_privacy_tiles_writes_three_files(run, tmp_path: Path) -> None:
-    code, out, _ = run("integrate", "privacy-tiles", "-o", tmp_path / "grafana")
+    code, out, _ = run("dashboards", "privacy", "-o", tmp_path / "grafana")
     assert code == 0
     for name in (DASHBOARD_FILE, PROVISIONING_FILE, FOLDER_FILE):
         assert (tmp_path / "grafana" / name).is_file()
@@ -213,7 +213,7 @@ def test_dr_schedule_against_a_target_whose_control_cli_is_missing_is_exit_3(
     data = yaml.safe_load(path.read_text())
     data["control"]["command"] = [str(tmp_path / "no-such-mc")]
     path.write_text(yaml.safe_dump(data))
-    code, _, err = run("integrate", "dr-schedule", "--target", path, "-o", tmp_path / "dr")
+    code, _, err = run("dr", "schedule", "--target", path, "-o", tmp_path / "dr")
     assert code == 3, err
     assert err.startswith("error: ")
     assert not (tmp_path / "dr").exists()
