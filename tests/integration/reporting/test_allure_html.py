@@ -3,7 +3,8 @@
 A small feature runs through pytest-mc with allure-pytest-bdd against the reference staging;
 the report is generated as `mc-verify run` generates it, then headless Chromium opens the file
 (no server, no network) and the rendered DOM must show every scenario, its steps, its labels and
-the evidence attachments the plugin added.
+the evidence attachments the plugin added. `mc-verify run` itself must end with the report
+and say where it is.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -221,3 +224,36 @@ def test_single_file_report_renders_scenarios_steps_and_evidence_attachments(
     residency = " ".join(seen["Residency is enforced for TENANT_004"])
     assert "TENANT_004" in residency
     assert "rehearsal" in residency
+
+
+def test_mc_verify_run_ends_with_the_report_and_says_where_it_is(tmp_path: Path) -> None:
+    _tools_or_skip()
+    out = tmp_path / "dist"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_mc.cli.main",
+            "run",
+            "--out",
+            str(out),
+            "-k",
+            "qi_catalog_is_frozen_at_v100",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "K6_NO_USAGE_REPORT": "true"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    lines = done.stdout.splitlines()
+    report = out / f"allure-report-{RELEASE}.html"
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert any(line.startswith(f"allure report: {report} (") for line in lines), lines[-5:]
+    assert lines[-1] == (
+        "mc-verify run: exit 0 (every scenario passed; the DoD table says which items that "
+        "satisfies)"
+    )
+    assert (out / f"evidence-{RELEASE}.json").is_file()
+    assert remote_loads(report.read_text(encoding="utf-8")) == []
