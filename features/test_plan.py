@@ -12,6 +12,7 @@ PLAN_ORDER = (
     "rollout.feature",
     "tripwires.feature",
     "backout.feature",
+    "autonomy_pilot.feature",
     "qi_governance.feature",
     "evidence_integration.feature",
     "dod.feature",

@@ -14,6 +14,8 @@ STEP_MODULES = (
     "pytest_mc.steps.drills",
     "pytest_mc.steps.readiness",
     "pytest_mc.steps.backout",
+    "pytest_mc.steps.autonomy",
+    "pytest_mc.steps.autonomy_kpis",
     "pytest_mc.steps.rollout",
     "pytest_mc.steps.integration",
     "pytest_mc.steps.dod",

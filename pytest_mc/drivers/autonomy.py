@@ -1,0 +1,222 @@
+"""The autonomy driver: the plan's §B.3 runbook through the target's control CLI.
+
+`autonomy set | simulate | approve | enact | compensate | status | abort`, each with `--json`,
+the records the target writes with `--evidence FILE` parsed into models
+(`pytest_mc.drivers.autonomy_models`). Refusals are results, not errors: exit 1 (refused by
+policy, or an aborted enactment) and exit 2 (a bad approval token, an op-set unknown) are what
+many pilot scenarios expect, so each call returns the exit code and the target's message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from pytest_mc.drivers.autonomy_models import (
+    Approval,
+    AutonomyStatus,
+    CompensationRecord,
+    EnactmentRecord,
+    SimulationRecord,
+    Tier,
+)
+from pytest_mc.drivers.control import ControlClient, parse_as
+from pytest_mc.errors import InputError, UnreachableError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+DERIVED_UPDATES = "derived_updates"
+DEFAULT_TTL_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One autonomy command: exit code (0 done, 1 refused/aborted, 2 bad input) and message."""
+
+    command: str
+    exit_code: int
+    message: str
+
+    @property
+    def done(self) -> bool:
+        return self.exit_code == 0
+
+    def describe(self) -> str:
+        return f"`autonomy {self.command}` exit {self.exit_code}" + (
+            f": {self.message}" if self.message else ""
+        )
+
+
+@dataclass(frozen=True)
+class Simulation:
+    answer: Answer
+    record: SimulationRecord | None
+    path: Path
+
+
+@dataclass(frozen=True)
+class Enactment:
+    answer: Answer
+    record: EnactmentRecord | None
+    path: Path
+
+
+@dataclass(frozen=True)
+class Compensation:
+    answer: Answer
+    record: CompensationRecord | None
+    path: Path
+
+
+class AutonomyDriver:
+    """Runs the autonomy runbook of one target; record files go under `work_dir`."""
+
+    def __init__(self, control: ControlClient, work_dir: Path) -> None:
+        self.control = control
+        self.work_dir = work_dir
+        self._serial = itertools.count(1)
+
+    def _file(self, stem: str) -> Path:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        path = self.work_dir / f"{stem}-{next(self._serial):05d}.json"
+        path.unlink(missing_ok=True)
+        return path
+
+    def _run(self, command: str, *args: str) -> tuple[Answer, Any]:
+        try:
+            result = self.control.attempt("autonomy", command, *args)
+        except InputError as exc:
+            return Answer(command, 2, str(exc)), None
+        return Answer(command, result.exit_code, result.message), result.data
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def set(
+        self,
+        tenant: str,
+        tier: Tier,
+        *,
+        scope: str | None = None,
+        require_hitl: bool | None = None,
+    ) -> tuple[Answer, AutonomyStatus | None]:
+        args = ["--tenant", tenant, "--tier", tier]
+        if scope is not None:
+            args += ["--scope", scope]
+        if require_hitl is not None:
+            args += ["--require-hitl", "true" if require_hitl else "false"]
+        answer, data = self._run("set", *args)
+        return answer, _parsed(AutonomyStatus, data, "autonomy set") if answer.done else None
+
+    def status(self, tenant: str) -> AutonomyStatus:
+        answer, data = self._run("status", "--tenant", tenant)
+        if not answer.done:
+            raise UnreachableError(f"{answer.describe()}; a status read must not be refused")
+        return _parsed(AutonomyStatus, data, "autonomy status")
+
+    def abort(self, tenant: str, reason: str) -> tuple[Answer, AutonomyStatus | None]:
+        answer, data = self._run("abort", "--tenant", tenant, "--reason", reason)
+        return answer, _parsed(AutonomyStatus, data, "autonomy abort") if answer.done else None
+
+    # -- the runbook -----------------------------------------------------------------------
+
+    def simulate(self, tenant: str, op_set: str = DERIVED_UPDATES) -> Simulation:
+        path = self._file("sim")
+        answer, _data = self._run(
+            "simulate", "--tenant", tenant, "--op-set", op_set, "--evidence", str(path)
+        )
+        record = _read(SimulationRecord, path, "autonomy simulate") if answer.done else None
+        if answer.done and record is None:
+            raise UnreachableError(
+                f"`autonomy simulate` succeeded but wrote no record to {path}; the target "
+                "breaks the contract's --evidence rule"
+            )
+        return Simulation(answer, record, path)
+
+    def approve(
+        self, simulation: Simulation, *, ttl_seconds: float = DEFAULT_TTL_SECONDS
+    ) -> tuple[Answer, Approval | None]:
+        """Mint the HITL token. Run without `--json`, which prints the bare token: a JSON
+        `"token": ...` field is credential-shaped and the runner redacts it from the output."""
+        record = simulation.record
+        if record is None:
+            raise InputError("approve needs a simulation record; the simulation was refused")
+        profile = self.control.profile
+        argv = (
+            *profile.control.command,
+            "autonomy",
+            "approve",
+            "--tenant",
+            record.tenant,
+            "--from-sim",
+            str(simulation.path),
+            "--ttl-seconds",
+            f"{ttl_seconds:g}",
+        )
+        requested = time.time()
+        done = self.control.runner.run_checked(
+            argv, tool="control CLI", timeout=profile.control.timeout_seconds
+        )
+        code = done.activity.exit_code if done.activity.exit_code is not None else -1
+        if code == 3 or code not in (0, 1, 2):
+            raise UnreachableError(f"`autonomy approve` failed: {done.last_error_line()}")
+        if code:
+            return Answer("approve", code, done.last_error_line()), None
+        token = done.stdout.strip()
+        if not token or any(c.isspace() for c in token):
+            raise UnreachableError(
+                f"`autonomy approve` printed {token[:20]!r}…, not one token; the target breaks "
+                "the contract (the token on stdout)"
+            )
+        approval = Approval(
+            token=token,
+            tenant=record.tenant,
+            simulation_id=record.simulation_id,
+            expires_at=requested + ttl_seconds,
+        )
+        return Answer("approve", 0, ""), approval
+
+    def enact(self, tenant: str, token: str | None, simulation: Path) -> Enactment:
+        path = self._file("enact")
+        args = ["--tenant", tenant, "--from-sim", str(simulation), "--evidence", str(path)]
+        if token is not None:
+            args += ["--approval-token", token]
+        answer, _data = self._run("enact", *args)
+        # the record is written for every enactment, aborted ones included (exit 1)
+        return Enactment(answer, _read(EnactmentRecord, path, "autonomy enact"), path)
+
+    def compensate(self, tenant: str, enactment: Path) -> Compensation:
+        path = self._file("compensation")
+        answer, _data = self._run(
+            "compensate",
+            "--tenant",
+            tenant,
+            "--from-evidence",
+            str(enactment),
+            "--evidence",
+            str(path),
+        )
+        record = _read(CompensationRecord, path, "autonomy compensate") if answer.done else None
+        return Compensation(answer, record, path)
+
+
+def _parsed(model: type[ModelT], data: Any, what: str) -> ModelT:
+    return parse_as(model, data, what=what)
+
+
+def _read(model: type[ModelT], path: Path, what: str) -> ModelT | None:
+    if not path.is_file():
+        return None
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UnreachableError(
+            f"the record `{what}` wrote to {path} breaks the target contract: {where}: "
+            f"{first['msg']}"
+        ) from None

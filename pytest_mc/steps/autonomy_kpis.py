@@ -1,0 +1,234 @@
+"""Autonomy pilot KPI steps (plan §B.2): a campaign of cycles, judged with exact bounds.
+
+The campaign (`pytest_mc.drivers.autonomy_campaign`) runs as many cycles as the catalog's
+confidence needs for the three rate KPIs to be conclusive (2,995 clean cycles for ≥ 99.9% at
+95%), or `MC_AUTONOMY_CYCLES` of them when that is set (a short run is honestly
+inconclusive, and says how many more clean cycles would settle it). All three rates, the
+privacy incidents and the P1s are recorded as soon as the campaign ends, so a failing `Then`
+loses none of them; every enactment is recorded as an `enactment_audit`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from pytest_bdd import parsers, then, when
+
+from pytest_mc.drivers.autonomy_campaign import (
+    AutonomyCampaign,
+    CampaignResult,
+    Cycle,
+    cycles_for_conclusive_kpis,
+)
+from pytest_mc.drivers.control import ControlClient
+from pytest_mc.errors import InputError
+from pytest_mc.evidence.records import EnactmentAudit
+from pytest_mc.fixtures import McEvidence
+from pytest_mc.metrics.source import MetricQuery, MetricSource
+from pytest_mc.policy.crosscheck import check_stated
+from pytest_mc.policy.verdict import Judgement, Verdict
+from pytest_mc.session import SESSION_KEY
+from pytest_mc.steps.autonomy import PilotRun
+from pytest_mc.steps.context import ScenarioContext
+
+CYCLES_ENV = "MC_AUTONOMY_CYCLES"
+
+
+@dataclass
+class PilotKpis:
+    """The campaign and the judgements recorded from it."""
+
+    campaign: CampaignResult
+    judgements: dict[str, Judgement]
+
+
+def campaign_size(mc_evidence: McEvidence) -> int:
+    """`MC_AUTONOMY_CYCLES` when set, else the cycles the catalog needs for conclusive KPIs."""
+    configured = os.environ.get(CYCLES_ENV, "").strip()
+    if not configured:
+        return cycles_for_conclusive_kpis(mc_evidence.catalog)
+    try:
+        cycles = int(configured)
+    except ValueError:
+        cycles = 0
+    if cycles < 1:
+        raise InputError(f"{CYCLES_ENV}={configured!r}: give a whole number of cycles, at least 1")
+    return cycles
+
+
+def _share(text: str) -> float:
+    stripped = text.strip()
+    try:
+        share = float(stripped.removesuffix("%")) / (100 if stripped.endswith("%") else 1)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise AssertionError(f"drift share {text!r} in the feature: write a percentage like 2%")
+    return share
+
+
+def _incident_counts(
+    mc_control: ControlClient, mc_metrics: MetricSource, tenant: str
+) -> tuple[float, int, int]:
+    violations = mc_metrics.sample(
+        MetricQuery.of("mc_residency_violations_total", aggregation="sum", tenant=tenant)
+    ).single()
+    pages = len(mc_control.dpo_pages(tenant).pages)
+    events = len(mc_control.tripwire_events(tenant).events)
+    return violations or 0.0, pages, events
+
+
+@when(
+    parsers.parse(
+        "a campaign of autonomy cycles runs on tenant {tenant} with derived-data drift "
+        "in {share} of them"
+    ),
+    target_fixture="pilot_kpis",
+)
+def autonomy_campaign(
+    request: pytest.FixtureRequest,
+    mc_evidence: McEvidence,
+    mc_pilot: PilotRun,
+    mc_control: ControlClient,
+    mc_metrics: MetricSource,
+    tenant: str,
+    share: str,
+) -> PilotKpis:
+    cycles = campaign_size(mc_evidence)
+    recorder = request.config.stash[SESSION_KEY].recorder
+    nodeid = request.node.nodeid
+
+    def audit(cycle: Cycle) -> None:
+        if cycle.enactment_id is None:
+            return
+        recorder.record(
+            EnactmentAudit(
+                tenant=tenant,
+                nodeid=nodeid,
+                enactment_id=cycle.enactment_id,
+                op_set="derived_updates",
+                tier="T3",
+                scope="read-only",
+                simulation_digest=cycle.simulation_digest or "unknown",
+                approval_fingerprint=cycle.approval_fingerprint,
+                outcome="compensated"
+                if cycle.compensated
+                else "enacted"
+                if cycle.outcome == "succeeded"
+                else "aborted",
+                changes=cycle.changes,
+                detail=cycle.abort_reason or (cycle.detail or None),
+            )
+        )
+
+    campaign = AutonomyCampaign(
+        mc_evidence.profile, mc_pilot.driver, mc_pilot.reader, on_secret=mc_evidence.register_secret
+    )
+    violations, pages, events = _incident_counts(mc_control, mc_metrics, tenant)
+    result = campaign.run(tenant, cycles, drift_share=_share(share), on_cycle=audit)
+    violations_after, pages_after, events_after = _incident_counts(mc_control, mc_metrics, tenant)
+    mc_evidence.attach(
+        result.model_dump_json(indent=2).encode(),
+        name=f"autonomy-campaign-{tenant}.json",
+        kind="json",
+        tenant=tenant,
+    )
+    source = f"autonomy campaign of {result.trials} cycles ({result.drift_cycles} with drift)"
+    judgements = {
+        "autonomy_success_rate": mc_evidence.measure(
+            "autonomy_success_rate", result.successes, tenant=tenant, source=source
+        ),
+        "compensation_rate": mc_evidence.measure(
+            "compensation_rate", result.compensations, tenant=tenant, source=source
+        ),
+        "sim_false_negative_rate": mc_evidence.measure(
+            "sim_false_negative_rate", result.false_negatives, tenant=tenant, source=source
+        ),
+        "privacy_incidents": mc_evidence.measure(
+            "privacy_incidents",
+            (violations_after - violations) + (pages_after - pages),
+            tenant=tenant,
+            source="residency violations (metrics) + DPO pages during the campaign",
+            samples=result.trials,
+        ),
+        "p1_incidents": mc_evidence.measure(
+            "p1_incidents",
+            events_after - events,
+            tenant=tenant,
+            source="tripwire auto-actions on the pilot tenant during the campaign",
+            samples=result.trials,
+        ),
+    }
+    return PilotKpis(campaign=result, judgements=judgements)
+
+
+def _kpi(pilot_kpis: PilotKpis, mc_evidence: McEvidence, qi_id: str, stated: str) -> None:
+    check_stated(mc_evidence.catalog.get(qi_id), stated, where=f"the {qi_id} step")
+    judgement = pilot_kpis.judgements[qi_id]
+    if judgement.verdict == Verdict.PASS:
+        return
+    campaign = pilot_kpis.campaign
+    examples = "; ".join(f"cycle {c.index}: {c.detail}" for c in campaign.failures())
+    more = (
+        f" (the campaign ran {CYCLES_ENV}={os.environ.get(CYCLES_ENV)} cycles; unset it for "
+        f"the {cycles_for_conclusive_kpis(mc_evidence.catalog)} the catalog needs)"
+        if judgement.verdict == Verdict.INCONCLUSIVE and os.environ.get(CYCLES_ENV)
+        else ""
+    )
+    raise AssertionError(
+        f"KPI {qi_id} {judgement.verdict.value} over {campaign.trials} cycles: "
+        f"{judgement.reason}{more}" + (f" [{examples}]" if examples else "")
+    )
+
+
+@then(parsers.parse("the autonomy success rate of tenant {tenant} is at least {stated}"))
+def success_rate(pilot_kpis: PilotKpis, mc_evidence: McEvidence, tenant: str, stated: str) -> None:
+    _kpi(pilot_kpis, mc_evidence, "autonomy_success_rate", stated)
+
+
+@then(parsers.parse("the compensation rate of tenant {tenant} is at most {stated}"))
+def compensation_rate(
+    pilot_kpis: PilotKpis, mc_evidence: McEvidence, tenant: str, stated: str
+) -> None:
+    _kpi(pilot_kpis, mc_evidence, "compensation_rate", stated)
+
+
+@then(parsers.parse("the simulation false-negative rate of tenant {tenant} is at most {stated}"))
+def false_negative_rate(
+    pilot_kpis: PilotKpis, mc_evidence: McEvidence, tenant: str, stated: str
+) -> None:
+    _kpi(pilot_kpis, mc_evidence, "sim_false_negative_rate", stated)
+
+
+@then(parsers.parse("the campaign caused no privacy incident and no P1 on tenant {tenant}"))
+def no_incidents(pilot_kpis: PilotKpis, tenant: str) -> None:
+    for qi_id in ("privacy_incidents", "p1_incidents"):
+        judgement = pilot_kpis.judgements[qi_id]
+        assert judgement.verdict == Verdict.PASS, f"KPI {qi_id} on {tenant}: {judgement.reason}"
+
+
+@then(parsers.parse("no SLO of tenant {tenant} regressed against its baseline"))
+def no_slo_regression(mc_evidence: McEvidence, mc_context: ScenarioContext, tenant: str) -> None:
+    summary = mc_context.last_k6.summary
+    baseline = mc_evidence.profile.tenant(tenant).slo_baseline
+    regressions: list[str] = []
+    if summary.requests:
+        availability = 1 - summary.failed_requests / summary.requests
+        if availability < baseline.availability:
+            regressions.append(f"availability {availability:.4%} < {baseline.availability:.3%}")
+    p95 = summary.latency_ms.p95 if summary.latency_ms else None
+    if p95 is not None and p95 > baseline.latency_p95_ms:
+        regressions.append(f"latency p95 {p95:.0f} ms > {baseline.latency_p95_ms:g} ms")
+    judgement = mc_evidence.measure(
+        "slo_regression",
+        len(regressions) if summary.requests and p95 is not None else None,
+        tenant=tenant,
+        source="k6 after the autonomy campaign vs the tenant's SLO baseline",
+        samples=summary.requests,
+    )
+    assert judgement.verdict == Verdict.PASS, (
+        f"KPI slo_regression on {tenant}: {judgement.reason}"
+        + (f" ({'; '.join(regressions)})" if regressions else "")
+    )
