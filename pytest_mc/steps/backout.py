@@ -94,22 +94,19 @@ def _route(
 # --------------------------------------------------------------------------- GLB bias
 
 
-@when(
-    parsers.parse(
-        "the GLB is biased for tenant {tenant} to a single region that serves none of its "
-        "traffic now"
-    )
-)
-def bias_to_idle_region(
+@when(parsers.parse("the GLB is biased for tenant {tenant} to a single region"))
+def bias_to_single_region(
     mc_control: ControlClient, mc_profile: TargetProfile, mc_backout: BackoutScenario, tenant: str
 ) -> None:
-    weights = mc_control.tenant_status(tenant).glb.weights
-    idle = [r for r in mc_profile.tenant(tenant).regions if weights.get(r, 0) == 0]
-    assert idle, (
-        f"every region of {tenant} carries traffic now ({weights}); a bias to one of them "
-        "would not be observable"
-    )
-    _bias(mc_control, mc_backout, tenant, idle[0])
+    """Bias to a region that takes none of the tenant's traffic now, if there is one (A/P:
+    the move is then unmistakable); else to the secondary, which the bias must make the only
+    region serving (A/A: the other one must stop receiving anything)."""
+    status = mc_control.tenant_status(tenant)
+    regions = mc_profile.tenant(tenant).regions
+    idle = [r for r in regions if status.glb.weights.get(r, 0) == 0]
+    secondary = [r for r in regions if r != status.primary]
+    target = (idle or secondary or list(regions))[0]
+    _bias(mc_control, mc_backout, tenant, target)
 
 
 @when(parsers.parse("requests of tenant {tenant} go through the GLB"))
