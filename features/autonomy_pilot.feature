@@ -115,13 +115,43 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
   Scenario Outline: The pilot's KPIs over a campaign of autonomy cycles with derived-data drift
     Given the autonomy pilot runs on tenant <tenant> at tier T3, read-only, with HITL
     When a campaign of autonomy cycles runs on tenant <tenant> with derived-data drift in <drift> of them
-    And k6 drives the traffic of tenant <tenant> for 1h of plan time
+    And k6 reads the data of tenant <tenant> for 1h of plan time
     Then the campaign caused no privacy incident and no P1 on tenant <tenant>
     And no SLO of tenant <tenant> regressed against its baseline
-    And the compensation rate of tenant <tenant> is at most 0.5%
     And the simulation false-negative rate of tenant <tenant> is at most 0.1%
+    And the compensation rate of tenant <tenant> is at most 0.5%
     And the autonomy success rate of tenant <tenant> is at least 99.9%
 
     Examples:
       | tenant     | drift |
       | TENANT_001 | 2%    |
+
+  @plan:B.4 @severity:critical
+  Scenario Outline: A <burn> error-budget burn halts autonomy on <tenant>
+    Given the autonomy pilot runs on tenant <tenant> at tier T3, read-only, with HITL
+    And the error budget of tenant <tenant> is put back after this scenario
+    And k6 keeps read-only traffic flowing on tenant <tenant> for 2h of plan time
+    When the "error-budget-burn" experiment runs on tenant <tenant> for 1h of plan time
+    Then within 15m autonomy on tenant <tenant> is halted by <qi_id>
+    And an approved enactment on tenant <tenant> is refused while autonomy is halted
+    And the experiment rolled back and the steady state returned
+
+    Examples:
+      | tenant     | burn | qi_id              |
+      | TENANT_001 | fast | tripwire_burn_fast |
+      | TENANT_001 | slow | tripwire_burn_slow |
+
+  @plan:B.4 @severity:critical
+  Scenario Outline: A risk-score anomaly aborts the enactment on <tenant>
+    Given the autonomy pilot runs on tenant <tenant> at tier T3, read-only, with HITL
+    And the base data of tenant <tenant> changed in every region
+    When the derived updates of tenant <tenant> are simulated
+    And a human approves the simulation of tenant <tenant>
+    And a burst of writes moves more than half of tenant <tenant>'s base data after the simulation
+    And the approved simulation is enacted on tenant <tenant>
+    Then within 10m the enactment on tenant <tenant> is aborted by tripwire_risk_anomaly
+    And the derived data of tenant <tenant> is unchanged by the refused enactment
+
+    Examples:
+      | tenant     |
+      | TENANT_001 |

@@ -16,6 +16,7 @@ STEP_MODULES = (
     "pytest_mc.steps.backout",
     "pytest_mc.steps.autonomy",
     "pytest_mc.steps.autonomy_kpis",
+    "pytest_mc.steps.autonomy_tripwires",
     "pytest_mc.steps.rollout",
     "pytest_mc.steps.integration",
     "pytest_mc.steps.dod",

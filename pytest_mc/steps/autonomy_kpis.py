@@ -23,15 +23,20 @@ from pytest_mc.drivers.autonomy_campaign import (
     cycles_for_conclusive_kpis,
 )
 from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.k6 import K6Driver
+from pytest_mc.drivers.k6_models import K6Load
 from pytest_mc.errors import InputError
 from pytest_mc.evidence.records import EnactmentAudit
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.policy.crosscheck import check_stated
+from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.policy.verdict import Judgement, Verdict
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.autonomy import PilotRun
 from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.load import DEFAULT_VUS, record_k6_run
+from pytest_mc.steps.pacing import log_wait
 
 CYCLES_ENV = "MC_AUTONOMY_CYCLES"
 
@@ -207,6 +212,27 @@ def no_incidents(pilot_kpis: PilotKpis, tenant: str) -> None:
     for qi_id in ("privacy_incidents", "p1_incidents"):
         judgement = pilot_kpis.judgements[qi_id]
         assert judgement.verdict == Verdict.PASS, f"KPI {qi_id} on {tenant}: {judgement.reason}"
+
+
+@when(parsers.parse("k6 reads the data of tenant {tenant} for {duration} of plan time"))
+def k6_reads(
+    mc_k6: K6Driver,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    tmp_path_factory: pytest.TempPathFactory,
+    tenant: str,
+    duration: str,
+) -> None:
+    """Read-only k6 traffic: writes to an active/active tenant conflict now and then, which
+    would trip its conflict tripwire and move the base data under the derived-data checks."""
+    plan_seconds = parse_duration(duration)
+    load = K6Load.for_plan_duration(
+        plan_seconds, time_scale=mc_evidence.time_scale, vus=DEFAULT_VUS, write_share=0.0
+    )
+    log_wait(mc_evidence, f"read-only k6 on {tenant}", plan_seconds)
+    work_dir = tmp_path_factory.mktemp("k6")
+    result = mc_k6.run(tenant, load, work_dir=work_dir, run_id=mc_evidence.run_id)
+    record_k6_run(mc_evidence, mc_context, tenant, result, label="read-only")
 
 
 @then(parsers.parse("no SLO of tenant {tenant} regressed against its baseline"))

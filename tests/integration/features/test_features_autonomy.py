@@ -15,7 +15,8 @@ import pytest
 pytestmark = pytest.mark.integration
 
 PILOT = "TENANT_001"
-CONTROL_SCENARIOS = 14  # B.1 (1 + 3 op-sets + 6 token kinds + override), B.3 (2), B.5 (1)
+# B.1 (1 + 3 op-sets + 6 token kinds + override), B.3 (2), B.5 (1), B.4 (2 burns + risk)
+CONTROL_SCENARIOS = 17
 
 
 def autonomy_state(reference_staging: Any, tenant: str) -> dict[str, object]:
@@ -37,7 +38,7 @@ def autonomy_state(reference_staging: Any, tenant: str) -> dict[str, object]:
     return {k: status[k] for k in ("tier", "scope", "require_hitl", "halted")}
 
 
-def test_controls_runbook_and_backout_pass_and_leave_autonomy_as_found(
+def test_controls_runbook_backout_and_tripwires_pass_and_leave_autonomy_as_found(
     reference_staging: Any, run_project_feature: Any
 ) -> None:
     tenants = [t.id for t in reference_staging.profile.tenants]
@@ -51,13 +52,34 @@ def test_controls_runbook_and_backout_pass_and_leave_autonomy_as_found(
     assert [s["outcome"] for s in section["scenarios"]] == ["passed"] * CONTROL_SCENARIOS
     audits = section["enactments"]
     assert audits, "no enactment_audit recorded"
-    assert {a["outcome"] for a in audits} == {"enacted"}
+    assert {a["outcome"] for a in audits} == {"enacted", "aborted"}
+    assert [a["detail"] for a in audits if a["outcome"] == "aborted"] == ["risk_anomaly"]
+    observed = {t["qi_id"]: t["verdict"] for t in section["tripwires"]}
+    assert observed == dict.fromkeys(
+        ("tripwire_burn_fast", "tripwire_burn_slow", "tripwire_risk_anomaly"), "pass"
+    )
     assert all(a["approval_fingerprint"] for a in audits)
     names = {a["name"] for a in section["artifacts"]}
     assert {f"{a['enactment_id']}.json" for a in audits} <= names
     pilot = run.bundle["autonomy_pilot"]["enactments"]
     assert {a["enactment_id"] for a in pilot} == {a["enactment_id"] for a in audits}
     assert {t: autonomy_state(reference_staging, t) for t in tenants} == before
+    status = subprocess.run(
+        [
+            *reference_staging.profile.control.command,
+            "tenant",
+            "status",
+            "--tenant",
+            PILOT,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rollout = json.loads(status.stdout)["rollout"]
+    assert (rollout["stage"], rollout["paused"]) == ("ga", False), rollout
 
 
 def test_a_short_campaign_measures_every_kpi_and_is_honestly_inconclusive(
@@ -70,7 +92,7 @@ def test_a_short_campaign_measures_every_kpi_and_is_honestly_inconclusive(
     )
     assert run.returncode == 1, run.output
     assert "1 failed" in run.output, run.output
-    assert "KPI compensation_rate inconclusive over 8 cycles" in run.output, run.output
+    assert "KPI sim_false_negative_rate inconclusive over 8 cycles" in run.output, run.output
     section = run.tenant_section(PILOT)
     judged = {m["qi_id"]: m for m in section["measurements"]}
     for qi_id in ("privacy_incidents", "p1_incidents", "slo_regression"):
