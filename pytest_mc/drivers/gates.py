@@ -124,6 +124,16 @@ class GateWindow:
         if self._owned is not None:
             self._owned.close()  # its store keeps the window for judging
 
+    def recording_note(self) -> str:
+        """How the window's own recording went (for a gate that found no data)."""
+        recorder = self._recorder
+        if recorder is None:
+            return "samples came from the profile's metric source"
+        note = f"{recorder.scrapes} scrapes recorded, {recorder.failed_scrapes} failed"
+        if recorder.last_error:
+            note += f" (last: {recorder.last_error})"
+        return note
+
     @property
     def plan_seconds(self) -> float:
         return (self.ended - self.started) * self.evaluator.time_scale

@@ -21,6 +21,11 @@ from pytest_mc.steps.pacing import log_wait
 # k6 virtual users for the rehearsal's load: enough to exercise both regions on 2 cores.
 DEFAULT_VUS = 4
 BACKGROUND_VUS = 2
+# Keys written by traffic that runs beside a fault or a stage hold. A/A tenants take writes in
+# both regions; with a narrow key space the same key is written on both sides within the
+# replication lag often enough to trip the 0.1% conflict tripwire on a healthy target. A wide
+# one keeps concurrent writes of one key rare, as in production.
+WIDE_KEY_SPACE = 100_000
 # k6 takes about a second to start sending; a fault injected before that sees no traffic.
 K6_WARMUP_SECONDS = 1.5
 
@@ -79,7 +84,10 @@ def background_traffic(
     duration: str,
 ) -> None:
     load = K6Load.for_plan_duration(
-        parse_duration(duration), time_scale=mc_evidence.time_scale, vus=BACKGROUND_VUS
+        parse_duration(duration),
+        time_scale=mc_evidence.time_scale,
+        vus=BACKGROUND_VUS,
+        keys=WIDE_KEY_SPACE,
     )
     log_wait(mc_evidence, f"background k6 on {tenant}", parse_duration(duration))
     running = BackgroundLoad(mc_k6, tenant, load, tmp_path_factory.mktemp("k6"), mc_evidence.run_id)

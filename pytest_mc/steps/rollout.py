@@ -29,7 +29,7 @@ from pytest_mc.policy.crosscheck import StatedNumberMismatch, check_stated
 from pytest_mc.policy.verdict import Judgement, Ratio, Verdict
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
-from pytest_mc.steps.load import BackgroundLoad, record_k6_run
+from pytest_mc.steps.load import WIDE_KEY_SPACE, BackgroundLoad, record_k6_run
 from pytest_mc.steps.pacing import log_wait
 from pytest_mc.target.profile import TargetProfile
 
@@ -39,8 +39,6 @@ STAGE_QI = {
     "canary-50": "stage_canary_50",
     "ga": "stage_ga_soak",
 }
-# A wide key space keeps concurrent writes of one key on both sides rare, as in production.
-HOLD_LOAD_KEYS = 100_000
 HOLD_VUS = 4
 # Mostly writes: the conflict gate is judged on writes.
 HOLD_WRITE_SHARE = 0.8
@@ -100,20 +98,29 @@ def arrange_stage(control: ControlClient, tenant: str, stage: str) -> None:
 
 
 @when(parsers.parse("the operator clears any GLB bias of tenant {tenant} left by the drill"))
-def clear_bias(mc_control: ControlClient, mc_evidence: McEvidence, tenant: str) -> None:
-    """A region loss sustains replication lag, so the lag tripwire biases the GLB; the
-    runbook clears that bias once both regions are back before the rollout goes on."""
-    status = mc_control.tenant_status(tenant)
-    if status.glb.bias:
+def clear_bias(
+    mc_control: ControlClient, mc_evidence: McEvidence, mc_profile: TargetProfile, tenant: str
+) -> None:
+    """A region loss sustains replication lag, so the lag tripwire biases the GLB of every
+    tenant served by the lost region, not only the drilled one; the runbook clears those
+    biases once both regions are back, before the rollout goes on."""
+    drilled = set(mc_profile.tenant(tenant).regions)
+    sharing = [t.id for t in mc_profile.tenants if t.id == tenant or drilled & set(t.regions)]
+    for affected in sharing:
+        status = mc_control.tenant_status(affected)
+        if not status.glb.bias:
+            continue
         mc_evidence.attach(
             status.model_dump_json(indent=2).encode(),
-            name=f"glb-bias-after-drill-{tenant}.json",
+            name=f"glb-bias-after-drill-{affected}.json",
             kind="json",
-            tenant=tenant,
+            tenant=affected,
         )
-        mc_control.call("glb", "unbias", "--tenant", tenant)
-    status = mc_control.tenant_status(tenant)
-    assert not status.glb.bias, f"gate GLB bias of {tenant} could not be cleared: {status.glb}"
+        mc_control.call("glb", "unbias", "--tenant", affected)
+        status = mc_control.tenant_status(affected)
+        assert not status.glb.bias, (
+            f"gate GLB bias of {affected} could not be cleared after the drill: {status.glb}"
+        )
 
 
 @when(parsers.parse('tenant {tenant} is promoted to stage "{stage}"'))
@@ -221,7 +228,7 @@ def _hold(
     wall = stage_qi.target / profile.time_scale
     log_wait(evidence, f"{stage} hold of {tenant}", stage_qi.target)
     load = K6Load(
-        vus=HOLD_VUS, duration_seconds=wall, keys=HOLD_LOAD_KEYS, write_share=HOLD_WRITE_SHARE
+        vus=HOLD_VUS, duration_seconds=wall, keys=WIDE_KEY_SPACE, write_share=HOLD_WRITE_SHARE
     )
     gates = GateWindow(
         source,
@@ -293,6 +300,8 @@ def gates_hold(
         if judgement.verdict != Verdict.PASS:
             failed.append(f"{reading.qi_id} {judgement.verdict.value}: {judgement.reason}")
     mc_context.gates_passed[(tenant, stage)] = not failed
+    if failed and all("no data" in reason for reason in failed):
+        failed.append(f"the window's recording: {gates.recording_note()}")
     assert not failed, f"gate validation of {tenant} in stage {stage!r}: " + "; ".join(failed)
 
 
