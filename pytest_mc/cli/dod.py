@@ -112,13 +112,27 @@ def dod(
     return code
 
 
+def write_decision_files(report: Week5Decision, out_dir: Path) -> Path:
+    """Write the decision as JSON and Markdown into `out_dir`; returns the Markdown path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / DECISION_JSON).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    (out_dir / DECISION_MARKDOWN).write_text(decision_markdown(report), encoding="utf-8")
+    return out_dir / DECISION_MARKDOWN
+
+
+def decide_from_bundle(bundle: Path, out_dir: Path) -> Week5Decision:
+    """Verify `bundle`, decide week 5 from it and write the report files into `out_dir`."""
+    evidence, _ = from_bundle(bundle, load_catalog())
+    report = decide(evidence, load_catalog())
+    write_decision_files(report, out_dir)
+    return report
+
+
 def _decision(report: Week5Decision, as_json: bool, out_dir: Path | None) -> int:
     markdown = decision_markdown(report)
     document = report.model_dump_json(indent=2)
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / DECISION_JSON).write_text(document + "\n", encoding="utf-8")
-        (out_dir / DECISION_MARKDOWN).write_text(markdown, encoding="utf-8")
+        write_decision_files(report, out_dir)
     click.echo(document if as_json else markdown.rstrip("\n"))
     code = 0 if report.decision == "expand" else 1
     click.echo(f"mc-verify dod --decision: exit {code} ({report.decision})", err=True)

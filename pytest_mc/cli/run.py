@@ -11,6 +11,8 @@ from pathlib import Path
 import click
 import pytest
 
+from pytest_mc.cli.dod import DECISION_MARKDOWN, decide_from_bundle
+from pytest_mc.errors import McError
 from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.signing import load_signing_key
 from pytest_mc.outcomes import MAPPED_EXIT_KEY
@@ -113,9 +115,23 @@ def run(
     if bundle_path.is_file():
         print_summary(read_bundle(bundle_path))
         click.echo(f"evidence: {bundle_path}  allure results: {out / 'allure-results'}")
+        _week5_decision(bundle_path, out)
     code = report_after_run(out, release, code, echo=click.echo)
     click.echo(f"mc-verify run: exit {code} ({_MEANING[code]})")
     return code
+
+
+def _week5_decision(bundle_path: Path, out: Path) -> None:
+    """End of the timeline: the week-5 decision (expand the pilot or hold) from the bundle."""
+    try:
+        report = decide_from_bundle(bundle_path, out)
+    except McError as exc:
+        click.echo(f"week-5 decision: not made: {exc}")
+        return
+    click.echo(
+        f"week-5 decision: {report.decision} ({len(report.reasons)} reasons): "
+        f"{out / DECISION_MARKDOWN}"
+    )
 
 
 class _MappedExit:

@@ -257,3 +257,10 @@ def test_mc_verify_run_ends_with_the_report_and_says_where_it_is(tmp_path: Path)
     )
     assert (out / f"evidence-{RELEASE}.json").is_file()
     assert remote_loads(report.read_text(encoding="utf-8")) == []
+    # the timeline ends with the week-5 decision; a one-scenario rehearsal can only hold
+    decision = out / "week5-decision.md"
+    assert any(
+        line.startswith("week-5 decision: hold (") and line.endswith(str(decision))
+        for line in lines
+    ), lines[-6:]
+    assert "the evidence is a rehearsal" in decision.read_text(encoding="utf-8")
