@@ -77,7 +77,10 @@ class AutonomyEngine:
         signing_key: bytes,
         gateway: RegionGateway,
         save_tenant: Callable[[TenantRecord, str, dict[str, object]], Awaitable[None]],
+        *,
+        defects: frozenset[str] = frozenset(),
     ) -> None:
+        self.defects = defects
         self.store = store
         self.metrics = metrics
         self.key = signing_key
@@ -263,9 +266,10 @@ class AutonomyEngine:
             except TokenRefused as exc:
                 self._refuse_token(tenant, exc.reason)
                 raise
-            if not self.store.insert_document(
+            spent = self.store.insert_document(
                 "used-token", approval.token_id, {"token_id": approval.token_id, "at": time.time()}
-            ):
+            )
+            if not spent and "enact-accepts-replayed-token" not in self.defects:
                 self._refuse_token(tenant, "replayed")
                 raise BadInput("approval token was already used (single-use); approve again")
             approval_ref = {
@@ -303,10 +307,13 @@ class AutonomyEngine:
             "risk_score_simulated": sim["risk_score"],
         }
         abort = await self._pre_checks(tenant, sim, record)
+        blind = "simulator-blind-to-drift" in self.defects
         applied: list[str] = []
         if abort is None:
             for region in tenant.regions:
-                status, body = await self.gateway.set_derived(region, tenant.id, expected, values)
+                status, body = await self.gateway.set_derived(
+                    region, tenant.id, None if blind else expected, values
+                )
                 if status == 200:
                     applied.append(region)
                     continue
@@ -364,7 +371,7 @@ class AutonomyEngine:
         risk_now = round(float(str(sim["risk_score"])) + base_drift, 4)
         record["risk_score_at_enact"] = risk_now
         record["drifted_rows"] = drifted
-        if drifted:
+        if drifted and "simulator-blind-to-drift" not in self.defects:
             return "drift"
         if abs(risk_now - float(str(sim["risk_score"]))) > RISK_ANOMALY_DELTA:
             return "risk_anomaly"
@@ -406,6 +413,9 @@ class AutonomyEngine:
         }  # type: ignore[call-overload]
         restored: list[str] = []
         for region in list(stored["applied_regions"]):  # type: ignore[call-overload]
+            if "compensation-noop" in self.defects:  # deliberate defect: claims, writes nothing
+                restored.append(str(region))
+                continue
             status, _ = await self.gateway.set_derived(str(region), tenant.id, None, prior)
             if status == 200:
                 restored.append(str(region))

@@ -86,6 +86,7 @@ class ControlServer:
             state_dir.signing_key(),
             Gateway(self.plane),
             self._save_tenant,
+            defects=self.plane.defects,
         )
         self.commands: dict[str, Handler] = build_commands(self)
         self.stats_pool = UpstreamPool(max_idle_per_host=2)
@@ -191,6 +192,8 @@ class ControlServer:
             elif firing.action == "halt_autonomy":
                 if tenant.autonomy.tier in ("T0",) or tenant.autonomy.halted:
                     result = "autonomy not active"
+                elif "burn-halt-never" in self.plane.defects:
+                    pass  # deliberate defect: the action is recorded, autonomy keeps running
                 else:
                     await self.autonomy.halt(tenant, f"tripwire {firing.tripwire}", actor)
             event: dict[str, object] = {

@@ -22,6 +22,14 @@ DEFECTS: dict[str, str] = {
     "residency-gate-off": "the residency gate never denies: regions outside a tenant's "
     "jurisdiction accept its requests",
     "ttl-flag-ignored": "the cache keeps auto-tuning TTLs when the ttl-autotune flag is off",
+    "enact-accepts-replayed-token": "an approval token is not spent when an enactment uses it: "
+    "the same token enacts again",
+    "compensation-noop": "compensation records the prior state as restored but writes nothing",
+    "burn-halt-never": "the error-budget burn tripwires record their halt_autonomy action but "
+    "autonomy keeps running",
+    "simulator-blind-to-drift": "the enactment trusts the simulation's view of the derived rows: "
+    "no drift re-check and no compare-and-set, so drifted rows are overwritten and the "
+    "enactment reports success",
 }
 
 
