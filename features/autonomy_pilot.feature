@@ -1,4 +1,4 @@
-@workstream:autonomy-pilot
+@workstream:tier3-pilot
 Feature: Tier-3 scoped autonomy pilot (plan §B)
   The pilot tenant runs at Tier 3: read-only derived entity updates, never export, retention
   or cross-tenant work; every enactment is simulated in a shadow copy first, approved by a
