@@ -183,7 +183,7 @@ def _kpi(pilot_kpis: PilotKpis, mc_evidence: McEvidence, qi_id: str, stated: str
         else ""
     )
     raise AssertionError(
-        f"KPI {qi_id} {judgement.verdict.value} over {campaign.trials} cycles: "
+        f"gate KPI {qi_id} {judgement.verdict.value} over {campaign.trials} cycles: "
         f"{judgement.reason}{more}" + (f" [{examples}]" if examples else "")
     )
 
@@ -211,7 +211,9 @@ def false_negative_rate(
 def no_incidents(pilot_kpis: PilotKpis, tenant: str) -> None:
     for qi_id in ("privacy_incidents", "p1_incidents"):
         judgement = pilot_kpis.judgements[qi_id]
-        assert judgement.verdict == Verdict.PASS, f"KPI {qi_id} on {tenant}: {judgement.reason}"
+        assert judgement.verdict == Verdict.PASS, (
+            f"gate KPI {qi_id} on {tenant}: {judgement.reason}"
+        )
 
 
 @when(parsers.parse("k6 reads the data of tenant {tenant} for {duration} of plan time"))
@@ -255,6 +257,6 @@ def no_slo_regression(mc_evidence: McEvidence, mc_context: ScenarioContext, tena
         samples=summary.requests,
     )
     assert judgement.verdict == Verdict.PASS, (
-        f"KPI slo_regression on {tenant}: {judgement.reason}"
+        f"gate KPI slo_regression on {tenant}: {judgement.reason}"
         + (f" ({'; '.join(regressions)})" if regressions else "")
     )
