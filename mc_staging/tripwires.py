@@ -34,6 +34,10 @@ BURN_SLOW = (6 * 3600.0, 0.10)
 SLO_PERIOD_PLAN_S = 30 * 24 * 3600.0
 MIN_REQUESTS_BUDGET = 100
 MIN_EVENTS_RATIO = 100
+# A rate tripwire also needs this many offending events in its window: one stray conflict
+# (counted on both sides) among the ~100 writes a 10m window holds at time scale 600 is 2%,
+# and must not roll a healthy tenant back; a conflict storm or a burst brings hundreds.
+MIN_OFFENDING_EVENTS = 3
 # (tripwire id, auto-action) as the plan words them
 ACTIONS = {
     "error_budget": "pause_rollout",
@@ -230,14 +234,17 @@ class TripwireEvaluator:
                 self.wall(LAG_WINDOW_PLAN_S),
             ),
             "conflict_rate": (
-                reading.conflict_ratio is not None and reading.conflict_ratio > CONFLICT_THRESHOLD,
+                reading.conflict_ratio is not None
+                and reading.conflict_ratio > CONFLICT_THRESHOLD
+                and window["conflicts"] >= MIN_OFFENDING_EVENTS,
                 reading.conflict_ratio,
                 CONFLICT_THRESHOLD,
                 0.0,
             ),
             "non_persisted_rate": (
                 reading.non_persisted_ratio is not None
-                and reading.non_persisted_ratio > NON_PERSISTED_THRESHOLD,
+                and reading.non_persisted_ratio > NON_PERSISTED_THRESHOLD
+                and window["non_persisted"] >= MIN_OFFENDING_EVENTS,
                 reading.non_persisted_ratio,
                 NON_PERSISTED_THRESHOLD,
                 0.0,

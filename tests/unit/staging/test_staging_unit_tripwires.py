@@ -101,3 +101,15 @@ def test_a_region_silent_past_the_carry_no_longer_counts() -> None:
     latest = sampler.latest("T")
     assert latest is not None
     assert latest.lag_seconds == 0.0
+
+
+def test_one_stray_conflict_in_a_small_window_does_not_roll_back() -> None:
+    """2 counted conflicts (one conflict, both sides) in 150 writes is 1.3%, but a single
+    event is not a conflict-rate breach; a storm of them is."""
+    sampler, evaluator = Sampler(100.0), TripwireEvaluator(time_scale=600)
+    sampler.ingest(0.0, _stats("T", writes=0, conflicts=0))
+    sampler.ingest(0.5, _stats("T", writes=150, conflicts=2))
+    assert evaluator.evaluate("T", sampler, 0.5, 0.999)[1] == []
+    sampler.ingest(0.6, _stats("T", writes=300, conflicts=40))
+    [firing] = evaluator.evaluate("T", sampler, 0.6, 0.999)[1]
+    assert firing.action == "rollback_to_ap"
