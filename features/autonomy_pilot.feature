@@ -155,3 +155,18 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     Examples:
       | tenant     |
       | TENANT_001 |
+
+  @plan:B.4 @severity:critical
+  Scenario Outline: A residency denial aborts the enactment on <tenant>
+    Given the autonomy pilot runs on tenant <tenant> at tier T3, read-only, with HITL
+    And the base data of tenant <tenant> changed in every region
+    When the derived updates of tenant <tenant> are simulated
+    And a human approves the simulation of tenant <tenant>
+    And the approved simulation is enacted on tenant <tenant> during the "placement-drift" experiment on region <region> for 10m of plan time
+    Then within 10m the enactment on tenant <tenant> is aborted by tripwire_residency_denial
+    And the derived data of tenant <tenant> is unchanged by the refused enactment
+    And the experiment rolled back and the steady state returned
+
+    Examples:
+      | tenant     | region  |
+      | TENANT_001 | us-east |

@@ -18,6 +18,7 @@ from typing import Protocol
 from mc_staging.control_store import ControlStore
 from mc_staging.errors import BadInput, PolicyRefused
 from mc_staging.metrics import ControlMetrics
+from mc_staging.model import active_faults
 from mc_staging.seed import TenantRecord
 from mc_staging.tokens import TokenRefused, mint, token_fingerprint, verify
 
@@ -309,14 +310,18 @@ class AutonomyEngine:
         abort = await self._pre_checks(tenant, sim, record)
         blind = "simulator-blind-to-drift" in self.defects
         applied: list[str] = []
+        targets = self._placement(tenant)
+        record["regions"] = targets
         if abort is None:
-            for region in tenant.regions:
+            for region in targets:
                 status, body = await self.gateway.set_derived(
                     region, tenant.id, None if blind else expected, values
                 )
                 if status == 200:
                     applied.append(region)
                     continue
+                if status == 451 and "enact-skips-residency-denial" in self.defects:
+                    continue  # deliberate defect: carries on around the residency gate
                 abort = (
                     "residency_denial"
                     if status == 451
@@ -353,6 +358,16 @@ class AutonomyEngine:
             },
         )
         return record
+
+    def _placement(self, tenant: TenantRecord) -> list[str]:
+        """The regions an enactment writes to: the tenant's own, then any a `placement-drift`
+        fault added (a misconfigured placement; their residency gate must deny the write)."""
+        drifted = [
+            str(fault.region)
+            for fault in active_faults(self.store.faults(), "placement-drift", tenant=tenant.id)
+            if fault.region is not None and fault.region not in tenant.regions
+        ]
+        return [*tenant.regions, *dict.fromkeys(drifted)]
 
     async def _pre_checks(
         self, tenant: TenantRecord, sim: dict[str, object], record: dict[str, object]

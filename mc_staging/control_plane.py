@@ -375,10 +375,11 @@ class ControlPlane:
             "non-persisted-burst",
             "derived-drift",
             "residency-regression",
+            "placement-drift",
         )
         if needs_tenant and tenant is None:
             raise BadInput(f"fault {kind!r} needs --tenant")
-        if kind in ("region-crash", "residency-regression") and region is None:
+        if kind in ("region-crash", "residency-regression", "placement-drift") and region is None:
             raise BadInput(f"fault {kind!r} needs --region")
         fault = Fault(
             id=f"fault-{uuid.uuid4().hex[:10]}",

@@ -27,6 +27,8 @@ DEFECTS: dict[str, str] = {
     "compensation-noop": "compensation records the prior state as restored but writes nothing",
     "burn-halt-never": "the error-budget burn tripwires record their halt_autonomy action but "
     "autonomy keeps running",
+    "enact-skips-residency-denial": "an enactment whose write a region's residency gate denies "
+    "skips that region and carries on instead of aborting",
     "simulator-blind-to-drift": "the enactment trusts the simulation's view of the derived rows: "
     "no drift re-check and no compare-and-set, so drifted rows are overwritten and the "
     "enactment reports success",

@@ -7,6 +7,7 @@ pydantic models are the only shapes that cross process boundaries inside the sta
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +57,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "conflict-storm",
     "non-persisted-burst",
     "derived-drift",
+    "placement-drift",
 )
 
 PERSISTED_QUERIES: tuple[str, ...] = (
@@ -128,10 +130,17 @@ def faults_for(
 
     A fault with an ``expires_after_seconds`` param stops applying that many wall seconds after
     it was injected (it stays listed until removed): the breach lasts exactly its hold."""
+    return active_faults(config.faults, kind, tenant=tenant, region=region)
+
+
+def active_faults(
+    faults: Iterable[Fault], kind: str, *, tenant: str | None = None, region: str | None = None
+) -> list[Fault]:
+    """`faults_for` over any list of faults (the control plane reads its own store)."""
     now = time.time()
     return [
         fault
-        for fault in config.faults
+        for fault in faults
         if fault.kind == kind
         and (fault.tenant is None or tenant is None or fault.tenant == tenant)
         and (fault.region is None or region is None or fault.region == region)

@@ -1,13 +1,17 @@
-"""Autonomy tripwire steps (plan §B.4): burn halts autonomy, a risk anomaly aborts.
+"""Autonomy tripwire steps (plan §B.4): burn halts autonomy, a risk anomaly or a residency
+denial aborts the enactment.
 
 Error-budget burn is induced by the `error-budget-burn` experiment (the chaos step) while the
 tripwire watch looks on: the suite sees the burn condition itself, from the target's metrics
 against the catalog's threshold, and the halt as `mc_autonomy_halted`; the target's own event
 log must attribute a `halt_autonomy` to the tripwire, and an approved enactment must then be
 refused. A risk-score anomaly is induced by moving more than half of the tenant's base data
-between the simulation and the enactment. Time to action is recorded with
-`mc_evidence.tripwire` either way. Burn scenarios wait for the burn to clear and put the error
-budget and the rollout back, so later scenarios start from a quiet tenant.
+between the simulation and the enactment. A residency denial is induced by the
+`placement-drift` experiment: the enactment runs while the fault puts a region outside the
+tenant's jurisdiction into its placement, and that region's residency gate must deny. Time to
+action is recorded with `mc_evidence.tripwire` in every case. Burn scenarios wait for the burn
+to clear and put the error budget and the rollout back, so later scenarios start from a quiet
+tenant.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from datetime import UTC, datetime
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from pytest_mc.drivers.autonomy_models import EnactmentRecord
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.derived_data import DerivedDataReader
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Load
 from pytest_mc.fixtures import McEvidence
+from pytest_mc.metrics.source import MetricSource
+from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.policy.verdict import Verdict
 from pytest_mc.steps.autonomy import (
@@ -32,6 +39,7 @@ from pytest_mc.steps.autonomy import (
     enact,
     simulate_derived_updates,
 )
+from pytest_mc.steps.chaos import ChaosStepRun, run_chaos
 from pytest_mc.steps.context import ScenarioContext
 from pytest_mc.steps.load import BACKGROUND_VUS, K6_WARMUP_SECONDS, BackgroundLoad, record_k6_run
 from pytest_mc.steps.pacing import log_wait
@@ -208,27 +216,90 @@ def _delete_burst(profile: TargetProfile, tenant: str, keys: list[str]) -> None:
             reader.data_plane.persisted(tenant, "delete_entity", {"key": key})
 
 
-@then(
+@when(
     parsers.parse(
-        "within {deadline} the enactment on tenant {tenant} is aborted by tripwire_risk_anomaly"
+        "the approved simulation is enacted on tenant {tenant} during the "
+        '"{experiment}" experiment on region {region} for {duration} of plan time'
     )
 )
-def aborted_by_risk_anomaly(
-    mc_evidence: McEvidence, mc_pilot: PilotRun, deadline: str, tenant: str
+def enact_during_experiment(
+    request: pytest.FixtureRequest,
+    mc_profile: TargetProfile,
+    mc_catalog: QiCatalog,
+    mc_metrics: MetricSource,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    mc_pilot: PilotRun,
+    tmp_path_factory: pytest.TempPathFactory,
+    tenant: str,
+    experiment: str,
+    region: str,
+    duration: str,
 ) -> None:
+    approval = mc_pilot.approval
+    if approval is None:
+        raise AssertionError("autonomy: no approval in this scenario; approve first")
+    simulation = mc_pilot.last_simulation()
+
+    def enact_now() -> None:
+        mc_pilot.enactment = enact(
+            request, mc_pilot, mc_evidence, tenant, approval.token, simulation
+        )
+
+    step = ChaosStepRun(
+        request, mc_profile, mc_catalog, mc_metrics, mc_evidence, mc_context, tmp_path_factory
+    )
+    result = run_chaos(step, experiment, tenant, duration, region=region, while_injected=enact_now)
+    method = [a for a in result.activities if a.phase == "method"]
+    assert mc_pilot.enactment is not None, (
+        f"autonomy §B.4: the {experiment!r} experiment injected nothing on {tenant} "
+        f"(status {result.status}; method: "
+        + (", ".join(f"{a.name} {a.status} {a.error or ''}".strip() for a in method) or "none")
+        + "), so no enactment met the fault"
+    )
+
+
+ENACTMENT_ABORTS = {
+    "tripwire_risk_anomaly": "risk_anomaly",
+    "tripwire_residency_denial": "residency_denial",
+}
+
+
+def _abort_condition(
+    qi_id: str, record: EnactmentRecord, tenant: str, placement: tuple[str, ...]
+) -> str:
+    if qi_id == "tripwire_residency_denial":
+        outside = [r for r in record.regions if r not in placement] or ["none"]
+        return (
+            f"the enactment on {tenant} was to write to {', '.join(record.regions)}; "
+            f"outside its placement: {', '.join(outside)}"
+        )
+    return (
+        f"risk score {record.risk_score_simulated} at simulation, "
+        f"{record.risk_score_at_enact} at enactment on {tenant}"
+    )
+
+
+@then(parsers.parse("within {deadline} the enactment on tenant {tenant} is aborted by {qi_id}"))
+def aborted_by_tripwire(
+    mc_evidence: McEvidence, mc_pilot: PilotRun, deadline: str, tenant: str, qi_id: str
+) -> None:
+    if qi_id not in ENACTMENT_ABORTS:
+        raise AssertionError(
+            f"autonomy: {qi_id} does not abort enactments; use one of {', '.join(ENACTMENT_ABORTS)}"
+        )
     enactment = mc_pilot.last_enactment()
     record = enactment.record
     assert record is not None, (
-        f"tripwire tripwire_risk_anomaly: the enactment on {tenant} wrote no record "
+        f"tripwire {qi_id}: the enactment on {tenant} wrote no record "
         f"({enactment.answer.describe()}); an aborted enactment must still be audited"
     )
-    aborted = record.outcome == "aborted" and record.abort_reason == "risk_anomaly"
-    qi = mc_evidence.catalog.get("tripwire_risk_anomaly")
+    aborted = record.outcome == "aborted" and record.abort_reason == ENACTMENT_ABORTS[qi_id]
+    qi = mc_evidence.catalog.get(qi_id)
     observation = mc_evidence.tripwire(
         qi.id,
         tenant=tenant,
-        condition=f"risk score {record.risk_score_simulated} at simulation, "
-        f"{record.risk_score_at_enact} at enactment on {tenant}",
+        condition=_abort_condition(qi_id, record, tenant, mc_pilot.regions(tenant)),
         condition_seen_at=datetime.fromtimestamp(record.started_at, UTC),
         action_observed=qi.action if aborted else None,
         action_observed_at=datetime.fromtimestamp(record.finished_at, UTC) if aborted else None,
@@ -236,6 +307,6 @@ def aborted_by_risk_anomaly(
     )
     assert observation.verdict == Verdict.PASS, (
         f"tripwire {qi.id}: expected {qi.action} within {deadline} on {tenant}; the enactment "
-        f"{record.enactment_id} ended {record.outcome} ({record.abort_reason}), risk "
-        f"{record.risk_score_simulated} → {record.risk_score_at_enact}"
+        f"{record.enactment_id} ended {record.outcome} ({record.abort_reason}), "
+        + _abort_condition(qi_id, record, tenant, mc_pilot.regions(tenant))
     )

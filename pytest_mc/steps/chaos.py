@@ -8,11 +8,14 @@ are kept as artifacts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pytest
 from pytest_bdd import parsers, then, when
 
 from pytest_mc.drivers.chaos import run_experiment
-from pytest_mc.drivers.chaos_models import ChaosActivity
+from pytest_mc.drivers.chaos_models import ChaosActivity, ChaosResult
 from pytest_mc.drivers.tripwire_watch import TripwireWatch
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.source import MetricSource
@@ -41,42 +44,84 @@ def chaos_experiment_on_tenant(
     tenant: str,
     duration: str,
 ) -> None:
-    hold_wall_seconds = parse_duration(duration) / mc_profile.time_scale
-    log_wait(mc_evidence, f"chaos {experiment} on {tenant}", parse_duration(duration))
-    watch = TripwireWatch(
-        mc_metrics,
-        mc_catalog,
+    run_chaos(
+        ChaosStepRun(
+            request, mc_profile, mc_catalog, mc_metrics, mc_evidence, mc_context, tmp_path_factory
+        ),
+        experiment,
         tenant,
-        time_scale=mc_profile.time_scale,
-        interval_seconds=mc_profile.metrics.sample_interval_seconds,
+        duration,
+    )
+
+
+@dataclass(frozen=True)
+class ChaosStepRun:
+    """The fixtures a chaos step runs an experiment with."""
+
+    request: pytest.FixtureRequest
+    profile: TargetProfile
+    catalog: QiCatalog
+    metrics: MetricSource
+    evidence: McEvidence
+    context: ScenarioContext
+    tmp_path_factory: pytest.TempPathFactory
+
+
+def run_chaos(
+    step: ChaosStepRun,
+    experiment: str,
+    tenant: str,
+    duration: str,
+    *,
+    region: str | None = None,
+    while_injected: Callable[[], None] | None = None,
+) -> ChaosResult:
+    """Run `experiment` on `tenant` for `duration` of plan time under the tripwire watch.
+
+    `while_injected` runs once, right after the first method action injected the fault and
+    before the hold, e.g. the operation the fault must meet. Its failure fails the step after
+    the rollbacks."""
+    profile = step.profile
+    hold_wall_seconds = parse_duration(duration) / profile.time_scale
+    log_wait(step.evidence, f"chaos {experiment} on {tenant}", parse_duration(duration))
+    watch = TripwireWatch(
+        step.metrics,
+        step.catalog,
+        tenant,
+        time_scale=profile.time_scale,
+        interval_seconds=profile.metrics.sample_interval_seconds,
     )
     watching: list[TripwireWatch] = []
 
     def on_activity(activity: ChaosActivity) -> None:
         if not watching and activity.phase == "method" and activity.activity_type == "action":
             watching.append(watch.start())
+            if while_injected is not None and activity.status == "succeeded":
+                while_injected()
 
-    journal = tmp_path_factory.mktemp("chaos") / f"{experiment}-journal.json"
+    journal = step.tmp_path_factory.mktemp("chaos") / f"{experiment}-journal.json"
     try:
         result = run_experiment(
-            mc_profile,
+            profile,
             experiment,
             journal_path=journal,
             tenant=tenant,
+            region=region,
             configuration={"hold_seconds": hold_wall_seconds},
             on_activity=on_activity,
-            redactor=request.config.stash[SESSION_KEY].redactor,
+            redactor=step.request.config.stash[SESSION_KEY].redactor,
         )
     finally:
         if watching:
-            mc_context.watch = watching[0].stop()
-            report = mc_context.watch.model_dump_json(indent=2).encode()
-            mc_evidence.attach(report, name=f"tripwire-watch-{experiment}.json", kind="json")
+            step.context.watch = watching[0].stop()
+            report = step.context.watch.model_dump_json(indent=2).encode()
+            step.evidence.attach(report, name=f"tripwire-watch-{experiment}.json", kind="json")
         if journal.exists():
-            mc_evidence.attach(
+            step.evidence.attach(
                 journal, name=f"chaos-journal-{experiment}.json", kind="chaos-journal"
             )
-    mc_context.chaos_results.append(result)
+    step.context.chaos_results.append(result)
+    return result
 
 
 @then("the experiment rolled back and the steady state returned")

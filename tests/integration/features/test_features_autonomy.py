@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 PILOT = "TENANT_001"
 # B.1 (1 + 3 op-sets + 6 token kinds + override), B.3 (2), B.5 (1), B.4 (2 burns + risk)
-CONTROL_SCENARIOS = 17
+CONTROL_SCENARIOS = 18
 
 
 def autonomy_state(reference_staging: Any, tenant: str) -> dict[str, object]:

@@ -53,6 +53,13 @@ CASES = [
         1,
     ),
     Case(
+        "enact-skips-residency-denial",
+        "residency_denial or risk",
+        "test_a_residency_denial_aborts_the_enactment_on_tenant",
+        "tripwire tripwire_residency_denial: expected abort_enactment",
+        1,
+    ),
+    Case(
         "simulator-blind-to-drift",
         "campaign or backout_to_t2",
         "test_the_pilots_kpis_over_a_campaign",

@@ -1,5 +1,5 @@
-"""Plan §B runbook verbatim against the staging, every bad-token case, drift and risk aborts,
-compensation, the §B.5 downgrade, and no secret anywhere it should not be."""
+"""Plan §B runbook verbatim against the staging, every bad-token case, drift, risk and
+residency aborts, compensation, the §B.5 downgrade, and no secret anywhere it should not be."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import base64
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from staging_harness import Staging
+from staging_harness import Result, Staging
 
 pytestmark = pytest.mark.integration
 T = "TENANT_001"
@@ -26,15 +27,9 @@ def _seed(staging: Staging, count: int = 30) -> None:
         assert staging.put(staging.glb, T, f"{category}:{index}", "x" * index).status_code == 200
 
 
-def _approve(staging: Staging, sim: Path, *extra: str) -> str:
-    result = staging.mc("autonomy", "approve", "--tenant", T, "--from-sim", str(sim), *extra)
-    assert result.code == 0, result.stderr
-    return result.stdout.strip()
-
-
-def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
-    _seed(staging)
-    set_result = staging.mc(
+def _set_t3_read_only_with_hitl(staging: Staging) -> None:
+    """The plan §B pilot setting: tier T3, read-only scope, a human in the loop."""
+    result = staging.mc(
         "autonomy",
         "set",
         "--tenant",
@@ -46,9 +41,13 @@ def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
         "--require-hitl",
         "true",
     )
-    assert set_result.code == 0, set_result.stderr
-    sim_path = out / "sim.json"
-    simulate = staging.mc(
+    assert result.code == 0, result.stderr
+
+
+def _fresh_sim(staging: Staging, out: Path, name: str) -> Path:
+    """Simulate the derived updates into `out/name`; returns the simulation evidence path."""
+    path = out / name
+    result = staging.mc(
         "autonomy",
         "simulate",
         "--tenant",
@@ -56,27 +55,57 @@ def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
         "--op-set",
         "derived_updates",
         "--evidence",
-        str(sim_path),
+        str(path),
     )
-    assert simulate.code == 0, simulate.stderr
+    assert result.code == 0, result.stderr
+    return path
+
+
+def _approve(staging: Staging, sim: Path, *extra: str) -> str:
+    result = staging.mc("autonomy", "approve", "--tenant", T, "--from-sim", str(sim), *extra)
+    assert result.code == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _approved_sim(staging: Staging, out: Path, name: str) -> tuple[Path, str]:
+    """A fresh simulation in `out/name` and an approval token for it."""
+    sim = _fresh_sim(staging, out, name)
+    return sim, _approve(staging, sim)
+
+
+def _enact_run(
+    staging: Staging,
+    sim: Path,
+    token: str | None,
+    evidence: Path | None = None,
+    *,
+    tenant: str = T,
+) -> Result:
+    """`autonomy enact` of `sim` for `tenant`, with the token and evidence path when given."""
+    args = ["autonomy", "enact", "--tenant", tenant, "--from-sim", str(sim)]
+    if evidence is not None:
+        args += ["--evidence", str(evidence)]
+    if token is not None:
+        args += ["--approval-token", token]
+    return staging.mc(*args)
+
+
+def _enact(staging: Staging, sim: Path, token: str | None, out: Path) -> tuple[int, str]:
+    result = _enact_run(staging, sim, token, out / "e.json")
+    return result.code, result.stderr.strip()
+
+
+def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
+    _seed(staging)
+    _set_t3_read_only_with_hitl(staging)
+    sim_path = _fresh_sim(staging, out, "sim.json")
     sim = json.loads(sim_path.read_text())
     assert sim["predicted_changes"]
     assert 0 < sim["risk_score"] < 1
     assert len(sim["digest"]) == 64
     token = _approve(staging, sim_path)
     enact_path = out / "enact.json"
-    enact = staging.mc(
-        "autonomy",
-        "enact",
-        "--tenant",
-        T,
-        "--approval-token",
-        token,
-        "--from-sim",
-        str(sim_path),
-        "--evidence",
-        str(enact_path),
-    )
+    enact = _enact_run(staging, sim_path, token, enact_path)
     assert enact.code == 0, enact.stderr
     record = json.loads(enact_path.read_text())
     assert record["outcome"] == "succeeded"
@@ -97,52 +126,8 @@ def test_plan_runbook_verbatim(staging: Staging, out: Path) -> None:
     assert status["compensations"] == 1
 
 
-def _fresh_sim(staging: Staging, out: Path, name: str) -> Path:
-    path = out / name
-    result = staging.mc(
-        "autonomy",
-        "simulate",
-        "--tenant",
-        T,
-        "--op-set",
-        "derived_updates",
-        "--evidence",
-        str(path),
-    )
-    assert result.code == 0, result.stderr
-    return path
-
-
-def _enact(staging: Staging, sim: Path, token: str | None, out: Path) -> tuple[int, str]:
-    args = [
-        "autonomy",
-        "enact",
-        "--tenant",
-        T,
-        "--from-sim",
-        str(sim),
-        "--evidence",
-        str(out / "e.json"),
-    ]
-    if token is not None:
-        args += ["--approval-token", token]
-    result = staging.mc(*args)
-    return result.code, result.stderr.strip()
-
-
 def test_every_bad_token_is_refused_with_a_clear_message(staging: Staging, out: Path) -> None:
-    staging.mcj(
-        "autonomy",
-        "set",
-        "--tenant",
-        T,
-        "--tier",
-        "T3",
-        "--scope",
-        "read-only",
-        "--require-hitl",
-        "true",
-    )
+    _set_t3_read_only_with_hitl(staging)
     sim = _fresh_sim(staging, out, "sim-tokens.json")
     other_sim = _fresh_sim(staging, out, "sim-other.json")
     good = _approve(staging, sim)
@@ -165,16 +150,7 @@ def test_every_bad_token_is_refused_with_a_clear_message(staging: Staging, out: 
         assert message in stderr, f"{name}: {stderr}"
         assert len(stderr.splitlines()) == 1
         assert "Traceback" not in stderr
-    wrong_tenant = staging.mc(
-        "autonomy",
-        "enact",
-        "--tenant",
-        "TENANT_002",
-        "--approval-token",
-        good,
-        "--from-sim",
-        str(sim),
-    )
+    wrong_tenant = _enact_run(staging, sim, good, tenant="TENANT_002")
     assert wrong_tenant.code == 2
     assert "TENANT_001" in wrong_tenant.stderr
     assert _enact(staging, sim, good, out)[0] == 0
@@ -187,21 +163,9 @@ def test_every_bad_token_is_refused_with_a_clear_message(staging: Staging, out: 
 
 
 def test_drift_between_simulate_and_enact_aborts_the_enactment(staging: Staging, out: Path) -> None:
-    sim = _fresh_sim(staging, out, "sim-drift.json")
-    token = _approve(staging, sim)
+    sim, token = _approved_sim(staging, out, "sim-drift.json")
     fault = staging.inject("derived-drift", tenant=T)
-    result = staging.mc(
-        "autonomy",
-        "enact",
-        "--tenant",
-        T,
-        "--approval-token",
-        token,
-        "--from-sim",
-        str(sim),
-        "--evidence",
-        str(out / "drift.json"),
-    )
+    result = _enact_run(staging, sim, token, out / "drift.json")
     assert result.code == 1, result.stderr
     record = json.loads((out / "drift.json").read_text())
     assert record["outcome"] == "aborted"
@@ -210,43 +174,69 @@ def test_drift_between_simulate_and_enact_aborts_the_enactment(staging: Staging,
 
 
 def test_risk_anomaly_aborts_the_enactment(staging: Staging, out: Path) -> None:
-    sim = _fresh_sim(staging, out, "sim-risk.json")
-    token = _approve(staging, sim)
+    sim, token = _approved_sim(staging, out, "sim-risk.json")
     for index in range(60):  # mass change of base data after the simulation
         staging.put(staging.glb, T, f"orders:{index}", f"changed-{index}")
-    result = staging.mc(
-        "autonomy",
-        "enact",
-        "--tenant",
-        T,
-        "--approval-token",
-        token,
-        "--from-sim",
-        str(sim),
-        "--evidence",
-        str(out / "risk.json"),
-    )
+    result = _enact_run(staging, sim, token, out / "risk.json")
     assert result.code == 1
     assert json.loads((out / "risk.json").read_text())["abort_reason"] == "risk_anomaly"
+
+
+def _derived(staging: Staging, regions: tuple[str, ...]) -> dict[str, Any]:
+    return {r: staging.internal(r, f"/internal/tenants/{T}/snapshot")["derived"] for r in regions}
+
+
+def _residency_denials(staging: Staging, region: str) -> float:
+    metrics = staging.client.get(f"{staging.region_url(region)}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("mc_residency_denials_total{") and f'tenant="{T}"' in line
+    )
+
+
+def test_residency_denial_aborts_the_enactment_and_undoes_its_writes(
+    staging: Staging, out: Path
+) -> None:
+    own = ("eu-west", "eu-central")
+    assert staging.put(staging.glb, T, "carts:placement", "x" * 11).status_code == 200
+    sim, token = _approved_sim(staging, out, "sim-placement.json")
+    before = _derived(staging, own)
+    denials = _residency_denials(staging, "us-east")
+    fault = staging.inject("placement-drift", tenant=T, region="us-east")
+    try:
+        result = _enact_run(staging, sim, token, out / "placement.json")
+    finally:
+        staging.mcj("faults", "remove", "--id", fault["id"])
+    assert result.code == 1, result.stderr
+    record = json.loads((out / "placement.json").read_text())
+    assert (record["outcome"], record["abort_reason"]) == ("aborted", "residency_denial")
+    assert record["regions"][-1] == "us-east"  # written last, after the tenant's own regions
+    assert sorted(record["regions"][:-1]) == sorted(own)
+    assert record["applied_regions"] == []
+    assert _derived(staging, own) == before  # what it wrote in the tenant's regions is undone
+    assert _residency_denials(staging, "us-east") == denials + 1
+    # with the placement restored, the next enactment writes to the tenant's regions only
+    sim, token = _approved_sim(staging, out, "sim-placement-restored.json")
+    result = _enact_run(staging, sim, token, out / "placement-restored.json")
+    assert result.code == 0, result.stderr
+    record = json.loads((out / "placement-restored.json").read_text())
+    assert record["outcome"] == "succeeded"
+    assert sorted(record["regions"]) == sorted(own)
 
 
 def test_scope_downgrade_and_veto(staging: Staging, out: Path) -> None:
     export = staging.mc("autonomy", "simulate", "--tenant", T, "--op-set", "export_entities")
     assert export.code == 1
     assert "read-only scope" in export.stderr
-    sim = _fresh_sim(staging, out, "sim-veto.json")
-    token = _approve(staging, sim)
+    sim, token = _approved_sim(staging, out, "sim-veto.json")
     staging.mcj("autonomy", "abort", "--tenant", T, "--reason", "reviewer veto")
-    vetoed = staging.mc(
-        "autonomy", "enact", "--tenant", T, "--approval-token", token, "--from-sim", str(sim)
-    )
+    vetoed = _enact_run(staging, sim, token)
     assert vetoed.code == 1
     assert "halted" in vetoed.stderr
     downgrade = staging.mc("autonomy", "set", "--tenant", T, "--tier", "T2")  # plan §B.5
     assert downgrade.code == 0, downgrade.stderr
-    refused = staging.mc(
-        "autonomy", "enact", "--tenant", T, "--approval-token", token, "--from-sim", str(sim)
-    )
+    refused = _enact_run(staging, sim, token)
     assert refused.code == 1
     assert "T3 is required" in refused.stderr
     assert (
@@ -258,20 +248,8 @@ def test_scope_downgrade_and_veto(staging: Staging, out: Path) -> None:
 def test_secrets_never_leak_into_logs_records_metrics_or_evidence(
     staging: Staging, out: Path
 ) -> None:
-    staging.mcj(
-        "autonomy",
-        "set",
-        "--tenant",
-        T,
-        "--tier",
-        "T3",
-        "--scope",
-        "read-only",
-        "--require-hitl",
-        "true",
-    )
-    sim = _fresh_sim(staging, out, "sim-secret.json")
-    token = _approve(staging, sim)
+    _set_t3_read_only_with_hitl(staging)
+    sim, token = _approved_sim(staging, out, "sim-secret.json")
     assert _enact(staging, sim, token, out)[0] == 0
     secrets = {
         "admin secret": staging.secret,
@@ -292,20 +270,8 @@ def test_secrets_never_leak_into_logs_records_metrics_or_evidence(
 
 
 def test_fast_burn_halts_autonomy_and_switches_to_read_only(staging: Staging, out: Path) -> None:
-    staging.mcj(
-        "autonomy",
-        "set",
-        "--tenant",
-        T,
-        "--tier",
-        "T3",
-        "--scope",
-        "read-only",
-        "--require-hitl",
-        "true",
-    )
-    sim = _fresh_sim(staging, out, "sim-burn.json")
-    token = _approve(staging, sim)
+    _set_t3_read_only_with_hitl(staging)
+    sim, token = _approved_sim(staging, out, "sim-burn.json")
     with staging.traffic(T, writes=False):
         fault = staging.inject("error-rate", tenant=T, params={"rate": 0.3})
         event = staging.wait_for(
@@ -318,8 +284,6 @@ def test_fast_burn_halts_autonomy_and_switches_to_read_only(staging: Staging, ou
     assert status["halted"] is True
     assert status["scope"] == "read-only"
     assert status["enactments_enabled"] is False
-    refused = staging.mc(
-        "autonomy", "enact", "--tenant", T, "--approval-token", token, "--from-sim", str(sim)
-    )
+    refused = _enact_run(staging, sim, token)
     assert refused.code == 1
     assert "halted" in refused.stderr

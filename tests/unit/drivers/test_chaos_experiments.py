@@ -24,6 +24,7 @@ EXPECTED = {
     "error-budget-burn": "error-rate",
     "latency": "latency",
     "derived-data-drift": "derived-drift",
+    "placement-drift": "placement-drift",
 }
 
 
@@ -109,40 +110,17 @@ def test_missing_experiment_names_the_file(tmp_path: Path) -> None:
         load_experiment_file(tmp_path / "nothing.json")
 
 
-def _profile(tmp_path: Path) -> TargetProfile:
-    return TargetProfile.model_validate(
-        {
-            "name": "t",
-            "environment": "staging",
-            "allowed_hosts": ["127.0.0.1"],
-            "glb_url": "http://127.0.0.1:1",
-            "metrics": {"source": "prometheus", "prometheus_url": "http://127.0.0.1:2"},
-            "regions": [{"id": "r1", "jurisdiction": "eu"}],
-            "tenants": [
-                {
-                    "id": "T1",
-                    "wave": "ga",
-                    "residency": "eu",
-                    "regions": ["r1"],
-                    "slo_baseline": {"availability": 0.999, "latency_p95_ms": 250},
-                }
-            ],
-            "admin": {"url": "http://127.0.0.1:3", "token_file": str(tmp_path / "token")},
-            "chaos": {"experiments_dir": str(tmp_path)},
-        }
-    )
+def test_bare_names_resolve_in_the_profile_chaos_dir(
+    tmp_path: Path, target_profile: TargetProfile
+) -> None:
+    assert experiment_path(target_profile, "latency") == tmp_path / "latency.json"
+    assert experiment_path(target_profile, CHAOS_DIR / "latency.json") == CHAOS_DIR / "latency.json"
 
 
-def test_bare_names_resolve_in_the_profile_chaos_dir(tmp_path: Path) -> None:
-    profile = _profile(tmp_path)
-    assert experiment_path(profile, "latency") == tmp_path / "latency.json"
-    assert experiment_path(profile, CHAOS_DIR / "latency.json") == CHAOS_DIR / "latency.json"
-
-
-def test_configuration_comes_from_the_profile(tmp_path: Path) -> None:
+def test_configuration_comes_from_the_profile(target_profile: TargetProfile) -> None:
     info = load_experiment_file(CHAOS_DIR / "latency.json")
     values = target_configuration(
-        _profile(tmp_path), info, tenant="T1", region=None, overrides={"latency_ms": 80}
+        target_profile, info, tenant="T1", region=None, overrides={"latency_ms": 80}
     )
     assert values == {
         "admin_url": "http://127.0.0.1:3",
@@ -152,21 +130,21 @@ def test_configuration_comes_from_the_profile(tmp_path: Path) -> None:
     }
 
 
-def test_unknown_configuration_key_is_an_input_error(tmp_path: Path) -> None:
+def test_unknown_configuration_key_is_an_input_error(target_profile: TargetProfile) -> None:
     info = load_experiment_file(CHAOS_DIR / "latency.json")
     with pytest.raises(InputError, match=r"configuration \['latncy_ms'\] unknown to experiment"):
         target_configuration(
-            _profile(tmp_path), info, tenant="T1", region=None, overrides={"latncy_ms": 80}
+            target_profile, info, tenant="T1", region=None, overrides={"latncy_ms": 80}
         )
 
 
-def test_unknown_tenant_is_an_input_error(tmp_path: Path) -> None:
+def test_unknown_tenant_is_an_input_error(target_profile: TargetProfile) -> None:
     info = load_experiment_file(CHAOS_DIR / "latency.json")
     with pytest.raises(InputError, match=r"tenant 'T9' is not in profile 't'"):
-        target_configuration(_profile(tmp_path), info, tenant="T9", region=None, overrides={})
+        target_configuration(target_profile, info, tenant="T9", region=None, overrides={})
 
 
-def test_region_outage_needs_the_region_url(tmp_path: Path) -> None:
+def test_region_outage_needs_the_region_url(target_profile: TargetProfile) -> None:
     info = load_experiment_file(CHAOS_DIR / "region-outage.json")
     with pytest.raises(InputError, match=r"needs the url of region 'r1'"):
-        target_configuration(_profile(tmp_path), info, tenant="T1", region="r1", overrides={})
+        target_configuration(target_profile, info, tenant="T1", region="r1", overrides={})
