@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from pytest_mc.cli.options import catalog_option
 from pytest_mc.dod.decision import Week5Decision, decide
 from pytest_mc.dod.evidence import from_bundle
 from pytest_mc.dod.items import evaluate_dod
@@ -54,13 +55,9 @@ def newest_bundle(directory: Path) -> Path:
 
 @click.command(name="dod")
 @click.argument("bundle", required=False, type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="QI catalog the bundle was made against, for verification (default: the shipped "
-    "catalog). DoD items are always judged against the frozen catalog v1.",
+@catalog_option(
+    "QI catalog the bundle was made against, for verification (default: the shipped "
+    "catalog). DoD items are always judged against the frozen catalog v1."
 )
 @click.option(
     "--public-key",
@@ -121,9 +118,13 @@ def write_decision_files(report: Week5Decision, out_dir: Path) -> Path:
 
 
 def decide_from_bundle(bundle: Path, out_dir: Path) -> Week5Decision:
-    """Verify `bundle`, decide week 5 from it and write the report files into `out_dir`."""
-    evidence, _ = from_bundle(bundle, load_catalog())
-    report = decide(evidence, load_catalog())
+    """Verify `bundle`, decide week 5 from it and write the report files into `out_dir`.
+
+    One load of the frozen catalog serves both the verification and the decision.
+    """
+    frozen = load_catalog()
+    evidence, _ = from_bundle(bundle, frozen)
+    report = decide(evidence, frozen)
     write_decision_files(report, out_dir)
     return report
 

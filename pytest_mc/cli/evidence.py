@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from pytest_mc.cli.options import catalog_option
 from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.merge import merge_bundles
 from pytest_mc.evidence.signing import load_public_key, load_signing_key
@@ -14,12 +15,8 @@ from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.reporting.summary import print_summary
 
 _BUNDLE = click.argument("bundle", type=click.Path(path_type=Path, dir_okay=False))
-_CATALOG = click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="QI catalog the bundle was judged against (default: the shipped catalog).",
+_CATALOG = catalog_option(
+    "QI catalog the bundle was judged against (default: the shipped catalog)."
 )
 
 

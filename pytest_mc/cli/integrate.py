@@ -17,6 +17,7 @@ from typing import get_args
 
 import click
 
+from pytest_mc.cli.options import catalog_option
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.errors import InputError
@@ -48,13 +49,6 @@ _OUT = click.option(
     required=True,
     type=click.Path(path_type=Path, file_okay=False),
     help="Directory to write the files into (created if missing).",
-)
-_CATALOG = click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="QI catalog (default: the packaged frozen catalog).",
 )
 
 
@@ -89,7 +83,7 @@ def dashboards() -> None:
     multiple=True,
     help="A tenant at A/A GA before the expansion (repeat; adds to --target's).",
 )
-@_CATALOG
+@catalog_option()
 @click.option(
     "--public-key",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -168,7 +162,7 @@ def _target(target: str, catalog: QiCatalog) -> Iterator[TargetProfile]:
 )
 @click.option("--at", "start_time", default="10:00", show_default=True, help="HH:MM, UTC.")
 @click.option("--duration-minutes", type=int, default=120, show_default=True)
-@_CATALOG
+@catalog_option()
 def dr_schedule(
     target: str,
     out_dir: Path,

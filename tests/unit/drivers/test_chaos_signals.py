@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,26 +62,6 @@ EXPERIMENT = {
     ],
 }
 
-PROFILE = {
-    "name": "t",
-    "environment": "staging",
-    "allowed_hosts": ["127.0.0.1"],
-    "glb_url": "http://127.0.0.1:1",
-    "metrics": {"source": "prometheus", "prometheus_url": "http://127.0.0.1:2"},
-    "regions": [{"id": "r1", "jurisdiction": "eu"}],
-    "tenants": [
-        {
-            "id": "T1",
-            "wave": "ga",
-            "residency": "eu",
-            "regions": ["r1"],
-            "slo_baseline": {"availability": 0.999, "latency_p95_ms": 250},
-        }
-    ],
-    "admin": {"url": "http://127.0.0.1:3", "token_file": "TOKEN"},
-    "chaos": {"experiments_dir": "DIR"},
-}
-
 PROVIDER = """
 import time
 from pathlib import Path
@@ -116,15 +97,10 @@ except ChaosInterrupted as interrupted:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupt_during_an_activity_does_not_wait_out_the_hold(
-    tmp_path: Path, signum: signal.Signals
+    tmp_path: Path, target_profile_document: dict[str, Any], signum: signal.Signals
 ) -> None:
     (tmp_path / "token").write_text("secret\n")
-    profile = {
-        **PROFILE,
-        "admin": {"url": "http://127.0.0.1:3", "token_file": str(tmp_path / "token")},
-        "chaos": {"experiments_dir": str(tmp_path)},
-    }
-    (tmp_path / "profile.json").write_text(json.dumps(profile))
+    (tmp_path / "profile.json").write_text(json.dumps(target_profile_document))
     experiment = json.loads(
         json.dumps(EXPERIMENT)
         .replace("MARKER", str(tmp_path / "acting"))
