@@ -16,7 +16,7 @@ from types import TracebackType
 from pydantic import BaseModel, ConfigDict
 
 from pytest_mc.metrics.evaluator import WindowEvaluator, WindowResult
-from pytest_mc.metrics.scrape import ScrapeRecorder, ScrapeSource
+from pytest_mc.metrics.scrape import ScrapeRecorder, ScrapeSource, closing_sample
 from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.metrics.store import SampleStore
 from pytest_mc.policy.catalog import QiCatalog
@@ -82,6 +82,7 @@ class GateWindow:
         self._owned: ScrapeSource | None = None
         self.started = 0.0
         self.ended = 0.0
+        self.judged_at = 0.0  # the window closes here: the first scrape at or after `ended`
 
     def for_hold(self, wall_seconds: float) -> GateWindow:
         """Scrape into a store of this window's own, sized to hold all of it in memory: a
@@ -119,7 +120,9 @@ class GateWindow:
         tb: TracebackType | None,
     ) -> None:
         self.ended = time.time()
+        self.judged_at = self.ended
         if self._recorder is not None:
+            self.judged_at = closing_sample(self._recorder, self.ended)
             self._recorder.stop()
         if self._owned is not None:
             self._owned.close()  # its store keeps the window for judging
@@ -141,7 +144,7 @@ class GateWindow:
     def judge_gates(self) -> tuple[GateReading, ...]:
         """Each validation gate over the recorded window."""
         lag_q, conflicts_q, writes_q, violations_q, budget_q, _ = self.queries
-        window, at = self.plan_seconds, self.ended
+        window, at = self.plan_seconds, self.judged_at
         lag = self.evaluator.statistic(
             lag_q, statistic="max", window_plan_seconds=window, values="wall_seconds", at=at
         )

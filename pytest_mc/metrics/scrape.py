@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from pytest_mc.metrics.store import SampleStore
 from pytest_mc.target.profile import MetricEndpoint
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
+_RECENT_SAMPLES = 256  # scrape times a recorder keeps, to close a window at a real sample
 _SPECIAL_VALUES = {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf, "Inf": math.inf}
 _ESCAPES = {"\\": "\\", '"': '"', "n": "\n"}
 
@@ -270,6 +272,18 @@ class ScrapeSource:
         self._client.close()
 
 
+def closing_sample(recorder: ScrapeRecorder, end: float) -> float:
+    """Where to close a window that ends at wall time `end`: the first recorded scrape at or
+    after it (waited for), else `end` itself.
+
+    A scrape that runs late on a busy machine leaves the last point inside the window short
+    of its end, and the evaluator rightly refuses a window its samples do not span. Closed at
+    a real sample instead, the window is the same length, shifted by less than a scrape."""
+    if recorder.wait_for_sample(end) and recorder.last_sample_at is not None:
+        return max(end, recorder.first_sample_at_or_after(end) or recorder.last_sample_at)
+    return end
+
+
 class ScrapeRecorder:
     """Records queries at a fixed wall interval on a background thread until stopped.
 
@@ -290,6 +304,9 @@ class ScrapeRecorder:
         self.scrapes = 0
         self.failed_scrapes = 0
         self.last_error: str | None = None
+        self.last_sample_at: float | None = None
+        self._recent: deque[float] = deque(maxlen=_RECENT_SAMPLES)
+        self._recorded = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mc-scrape-recorder", daemon=True)
 
@@ -302,6 +319,30 @@ class ScrapeRecorder:
         if self._thread.is_alive():
             self._thread.join(timeout=self.interval_seconds + DEFAULT_TIMEOUT_SECONDS + 5.0)
 
+    def wait_for_sample(self, at: float, timeout_seconds: float | None = None) -> bool:
+        """Wait until a scrape taken at or after wall time `at` is recorded; False on timeout.
+
+        A window judged right after its end may otherwise miss its last points when a
+        scrape runs late on a busy machine, and find "no data" for want of them."""
+        timeout = (
+            timeout_seconds
+            if timeout_seconds is not None
+            else 2 * self.interval_seconds + DEFAULT_TIMEOUT_SECONDS
+        )
+        deadline = time.monotonic() + timeout
+        with self._recorded:
+            while self.last_sample_at is None or self.last_sample_at < at:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return False
+                self._recorded.wait(min(left, self.interval_seconds))
+        return True
+
+    def first_sample_at_or_after(self, at: float) -> float | None:
+        """The time of the earliest recent scrape taken at or after `at` (None: none yet)."""
+        with self._recorded:
+            return next((taken for taken in self._recent if taken >= at), None)
+
     def __enter__(self) -> ScrapeRecorder:
         return self.start()
 
@@ -313,8 +354,12 @@ class ScrapeRecorder:
         tick = 0
         while not self._stop.is_set():
             try:
-                self.source.record(self.queries)
+                scrape = self.source.record(self.queries)
                 self.scrapes += 1
+                with self._recorded:
+                    self.last_sample_at = scrape.at
+                    self._recent.append(scrape.at)
+                    self._recorded.notify_all()
             except TargetError as exc:
                 self.failed_scrapes += 1
                 self.last_error = str(exc)

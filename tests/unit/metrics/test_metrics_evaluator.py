@@ -319,3 +319,20 @@ def test_a_scale_that_leaves_fewer_than_five_samples_is_refused_with_a_working_s
         "window 10m of lag tripwire is 0.4s wall at time_scale 1500: only 4.0 samples at 0.1s, "
         "need 5; use time_scale <= 1200 or metrics.sample_interval_seconds <= 0.08"
     )
+
+
+def test_a_late_scrape_before_the_end_is_no_data_unless_the_window_closes_at_a_sample() -> None:
+    """Samples every 10 s, then one scrape 30 s late: the window ending between the two finds
+    its last point too far from its end; closed at the late sample, the same length is judged."""
+    store = _store()
+    times = [*range(0, 551, 10), 590]
+    _counter(store, {"tenant": "TENANT_001"}, ((T0 + t, float(t)) for t in times))
+    evaluator = _evaluator(store, interval=10.0)
+
+    at_end = evaluator.rate(REQUESTS, window_plan_seconds=300, at=T0 + 580)
+    assert at_end.status is WindowStatus.NOT_ENOUGH_DATA
+    assert "do not span the window" in at_end.reason
+
+    closed = evaluator.rate(REQUESTS, window_plan_seconds=300, at=T0 + 590)
+    assert closed.status is WindowStatus.MEASURED
+    assert closed.increase == pytest.approx(310.0)  # from the last point before it (280 s) to 590 s

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
 from urllib.parse import parse_qs
 
@@ -14,7 +15,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 from pytest_mc.errors import InputError, TargetError, UnreachableError
 from pytest_mc.metrics.prometheus import MAX_POINTS_PER_REQUEST, PrometheusSource
-from pytest_mc.metrics.scrape import ExpositionError, ScrapeRecorder, ScrapeSource, parse_exposition
+from pytest_mc.metrics.scrape import (
+    ExpositionError,
+    ScrapeRecorder,
+    ScrapeSource,
+    closing_sample,
+    parse_exposition,
+)
 from pytest_mc.metrics.source import LabelMatcher, MetricQuery, MetricSource, Sample, aggregate
 from pytest_mc.metrics.store import SampleStore
 from pytest_mc.target.profile import MetricEndpoint
@@ -357,3 +364,48 @@ def test_the_recorder_keeps_going_through_failed_scrapes() -> None:
     (series,) = source.series(lag, 0, math.inf).series
     assert len(series.points) == recorder.scrapes
     assert {value for _, value in series.points} == {0.25}
+
+
+def test_waiting_for_a_sample_waits_out_a_slow_scrape() -> None:
+    """A window judged at its end waits for a scrape taken at or after the end, however late."""
+    store = SampleStore(capacity_per_series=1000)
+    lag = MetricQuery.of("mc_replication_lag_seconds", aggregation="max")
+    slow = threading.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if slow.is_set():
+            time.sleep(0.3)  # a scrape that runs long, as on a busy machine
+        return httpx.Response(200, text=LAG_TEXT if request.url.port == 1 else CENTRAL_TEXT)
+
+    source = ScrapeSource(_endpoints(), store=store, transport=httpx.MockTransport(handler))
+    with ScrapeRecorder(source, [lag], interval_seconds=0.05) as recorder:
+        slow.set()
+        end = time.time()
+        assert recorder.wait_for_sample(end, timeout_seconds=10)
+        assert recorder.last_sample_at is not None
+        assert recorder.last_sample_at >= end
+        (series,) = source.series(lag, end, math.inf).series
+        assert series.points
+        assert not recorder.wait_for_sample(time.time() + 60, timeout_seconds=0.2)
+    assert not recorder.wait_for_sample(time.time(), timeout_seconds=5)  # stopped: no wait
+    source.close()
+
+
+def test_a_window_closes_at_the_first_scrape_at_or_after_its_end() -> None:
+    store = SampleStore(capacity_per_series=1000)
+    lag = MetricQuery.of("mc_replication_lag_seconds", aggregation="max")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=LAG_TEXT if request.url.port == 1 else CENTRAL_TEXT)
+
+    source = ScrapeSource(_endpoints(), store=store, transport=httpx.MockTransport(handler))
+    with ScrapeRecorder(source, [lag], interval_seconds=0.05) as recorder:
+        end = time.time() + 0.2
+        closed = closing_sample(recorder, end)
+        (series,) = source.series(lag, end - 1, math.inf).series
+        assert closed >= end
+        assert closed in {taken for taken, _ in series.points}  # a real sample, the first after
+        assert all(taken < end or taken >= closed for taken, _ in series.points)
+    # a stopped recorder closes the window where it ends
+    assert closing_sample(recorder, time.time() + 1) > 0
+    source.close()
