@@ -3,8 +3,9 @@ Feature: Rollout per tenant: 24h bake, canary 20% → 50% → 100% soak, validat
   Plan §A.2: each expansion tenant bakes for 24h in staging under k6 load and chaos, then
   goes canary 20% (8h) → 50% (8h) → 100% (24h soak). Every stage is gated by the validation
   gates (replication lag ≤ 1m, conflicts ≤ 0.05%, RPO ≤ 5m and RTO ≤ 30m from a DR drill,
-  privacy violations = 0, budget ≤ 80%); a failed gate stops promotion. Wave B does not start
-  until wave A is green. Evidence goes to each tenant's section of the bundle as it happens.
+  privacy violations = 0, budget ≤ 80%); a failed gate stops promotion. At GA the tenant soaks
+  until it has been green (SLO, cost, privacy) for 14 consecutive days; wave B does not start
+  before wave A has. Evidence goes to each tenant's section of the bundle as it happens.
 
   Scenario Outline: Tenant <tenant> (wave <wave>) rolls out to active/active GA through gated stages
     Given tenant <tenant> of the target profile
@@ -31,6 +32,8 @@ Feature: Rollout per tenant: 24h bake, canary 20% → 50% → 100% soak, validat
     And tenant <tenant> holds stage "ga" for 24h of plan time under k6 load
     Then the validation gates of tenant <tenant> hold over stage "ga"
     And tenant <tenant> runs active/active
+    When tenant <tenant> soaks at GA for 14 consecutive days under k6 load
+    Then tenant <tenant> was green on SLO, cost and privacy for 14 consecutive days
 
     Examples:
       | tenant     | wave |

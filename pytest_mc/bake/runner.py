@@ -66,7 +66,7 @@ from pytest_mc.evidence.signing import load_signing_key
 from pytest_mc.evidence.streak import GreenStreak, compute_streak
 from pytest_mc.metrics.evaluator import WindowEvaluator
 from pytest_mc.metrics.factory import evaluator_for, open_metric_source, store_for_profile
-from pytest_mc.metrics.scrape import ScrapeRecorder, ScrapeSource
+from pytest_mc.metrics.scrape import ScrapeRecorder, ScrapeSource, closing_sample
 from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import QiCatalog, catalog_reference
@@ -93,6 +93,9 @@ class BakeRequest:
     signing_key: Path | None = None
     chaos: tuple[tuple[int, str], ...] = ()  # (slice index, experiment name)
     argv: tuple[str, ...] = ()
+    # The QI the plan time it covers is recorded against; None for a GA soak, whose days are
+    # judged by the green streak and are no stage bake.
+    length_qi: str | None = "stage_bake"
 
 
 @dataclass(frozen=True)
@@ -284,8 +287,9 @@ class Bake:
                         source, queries.all, self.profile.metrics.sample_interval_seconds
                     ).start()
                     # the first window needs samples from before it starts
-                    self.stop.event.wait(3 * self.profile.metrics.sample_interval_seconds)
-                self._slices(load, source, evaluator, queries, work)
+                    interval = self.profile.metrics.sample_interval_seconds
+                    scrape.wait_for_sample(time.time() + 2 * interval)
+                self._slices(load, source, evaluator, queries, work, scrape)
             if self.point.next_slice >= self.plan.slices:
                 outcome, detail = self._finish()
             else:
@@ -440,6 +444,7 @@ class Bake:
         evaluator: WindowEvaluator,
         queries: TenantQueries,
         work: Path,
+        scrape: ScrapeRecorder | None,
     ) -> None:
         grid = self.clock()
         first = self.point.next_slice
@@ -465,13 +470,16 @@ class Bake:
                 wait = end + self.profile.metrics.sample_interval_seconds - self.clock()
                 if wait > 0:
                     self.stop.event.wait(wait)
+                measured_at = end
+                if scrape is not None and not self.stop.event.is_set():
+                    measured_at = closing_sample(scrape, end)
             finally:
                 report = watch.stop()
                 self._tripwires(report)
             if self.stop.event.is_set():
                 self.progress.note(f"slice {index} abandoned: stopped by {self.stop.reason}")
                 return
-            self._checkpoint(index, evaluator, queries, start, end)
+            self._checkpoint(index, evaluator, queries, start, end, measured_at)
 
     def _chaos(self, experiment: str, work: Path) -> None:
         # chaoslib is slow to import and most bakes run no experiment
@@ -540,9 +548,12 @@ class Bake:
         queries: TenantQueries,
         start: float,
         end: float,
+        measured_at: float,
     ) -> None:
         plan_seconds = self.plan.slice_plan_seconds
-        gates, lag_samples = measure_slice(evaluator, queries, plan_seconds=plan_seconds, end=end)
+        gates, lag_samples = measure_slice(
+            evaluator, queries, plan_seconds=plan_seconds, end=measured_at
+        )
         window = window_of(plan_seconds, start, end)
         where = f"bake {self.bake_id} slice {index}"
         measure = self.recorder.measure
@@ -690,14 +701,9 @@ class Bake:
         self.recorder.record(verdict)
         self.point.judged_days.add(day)
         self.point.days_failed += 0 if green else 1
+        # The streak is shown as it builds but measured once, at the end of the bake: a
+        # measurement per day would record a "fail" for every day before the 14th.
         streak = compute_streak(tenant, recorded_days(self.paths.chain, tenant))
-        self.recorder.measure(
-            "expansion_green_streak",
-            streak.current_days,
-            tenant=tenant,
-            source=f"{where}: consecutive green day_verdict records of {tenant} in the chain",
-            samples=streak.days_judged,
-        )
         self.progress.day_done(verdict, streak)
 
     def _finish(self) -> tuple[Literal["passed", "failed", "inconclusive"], str]:
@@ -742,14 +748,17 @@ class Bake:
                 source=f"{where}: worst slice",
                 window=whole,
             ),
-            self.recorder.measure(
-                "stage_bake",
-                totals.slices * self.plan.slice_plan_seconds,
-                tenant=tenant,
-                source=f"{where}: plan time covered by checkpointed slices",
-                samples=totals.slices,
-            ),
         ]
+        if self.request.length_qi is not None:
+            judged.append(
+                self.recorder.measure(
+                    self.request.length_qi,
+                    totals.slices * self.plan.slice_plan_seconds,
+                    tenant=tenant,
+                    source=f"{where}: plan time covered by checkpointed slices",
+                    samples=totals.slices,
+                )
+            )
         target_days = self.catalog.get("expansion_green_streak").target
         if self.plan.days >= target_days:
             streak = compute_streak(tenant, recorded_days(self.paths.chain, tenant))

@@ -37,6 +37,13 @@ class K6Binary(BaseModel):
     sha256: Sha256Hex
 
 
+# Keys written by traffic that runs beside a fault, a stage hold or a bake. A/A tenants take
+# writes in both regions; with a narrow key space the same key is written on both sides within
+# the replication lag often enough to trip the 0.1% conflict tripwire on a healthy target. A
+# wide one keeps concurrent writes of one key rare, as in production.
+WIDE_KEY_SPACE = 100_000
+
+
 class K6Load(BaseModel):
     """How much traffic one run sends. Every run is bounded in wall time (and optionally in
     requests: with `iterations`, exactly that many requests within `duration_seconds`)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from pytest_mc.bake.runner import BakeResult
 from pytest_mc.drivers.chaos_models import ChaosResult
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.drill import DrillResult
@@ -39,6 +40,7 @@ class ScenarioContext:
     gate_windows: dict[tuple[str, str], GateWindow] = field(default_factory=dict)
     gates_passed: dict[tuple[str, str], bool] = field(default_factory=dict)
     rollout_counts: dict[tuple[str, str], Ratio] = field(default_factory=dict)
+    soaks: dict[str, BakeResult] = field(default_factory=dict)
 
     @property
     def last_k6(self) -> K6Result:

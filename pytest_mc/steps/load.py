@@ -10,7 +10,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from pytest_mc.drivers.k6 import K6Driver
-from pytest_mc.drivers.k6_models import K6Load, K6Result
+from pytest_mc.drivers.k6_models import WIDE_KEY_SPACE, K6Load, K6Result
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.policy.crosscheck import check_stated
 from pytest_mc.policy.timewindow import parse_duration
@@ -21,11 +21,6 @@ from pytest_mc.steps.pacing import log_wait
 # k6 virtual users for the rehearsal's load: enough to exercise both regions on 2 cores.
 DEFAULT_VUS = 4
 BACKGROUND_VUS = 2
-# Keys written by traffic that runs beside a fault or a stage hold. A/A tenants take writes in
-# both regions; with a narrow key space the same key is written on both sides within the
-# replication lag often enough to trip the 0.1% conflict tripwire on a healthy target. A wide
-# one keeps concurrent writes of one key rare, as in production.
-WIDE_KEY_SPACE = 100_000
 # k6 takes about a second to start sending; a fault injected before that sees no traffic.
 K6_WARMUP_SECONDS = 1.5
 

@@ -14,22 +14,24 @@ from datetime import UTC, datetime
 import pytest
 from pytest_bdd import given, parsers, then, when
 
+from pytest_mc.dod.items import STREAK_QI
 from pytest_mc.drivers.chaos import run_experiment
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.control_models import STAGE_ORDER
 from pytest_mc.drivers.gates import VALIDATION_GATES, GateWindow
 from pytest_mc.drivers.k6 import K6Driver
-from pytest_mc.drivers.k6_models import K6Load
+from pytest_mc.drivers.k6_models import WIDE_KEY_SPACE, K6Load
 from pytest_mc.evidence.chain import read_chain, verify_chain
-from pytest_mc.evidence.records import Measurement, ScenarioFinished
+from pytest_mc.evidence.records import DayVerdict, Measurement, ScenarioFinished
+from pytest_mc.evidence.streak import compute_streak
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.evaluator import WindowEvaluator
 from pytest_mc.metrics.source import MetricSource
 from pytest_mc.policy.crosscheck import StatedNumberMismatch, check_stated
-from pytest_mc.policy.verdict import Judgement, Ratio, Verdict
+from pytest_mc.policy.verdict import Judgement, Ratio, Verdict, judge
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
-from pytest_mc.steps.load import WIDE_KEY_SPACE, BackgroundLoad, record_k6_run
+from pytest_mc.steps.load import BackgroundLoad, record_k6_run
 from pytest_mc.steps.pacing import log_wait
 from pytest_mc.target.profile import TargetProfile
 
@@ -375,6 +377,17 @@ def earlier_waves_green(mc_profile: TargetProfile, mc_evidence: McEvidence, tena
         assert green, (
             f"gate wave order: wave {wave} tenant {tenant} cannot start, earlier tenant {other} "
             f"has not reached GA green in this evidence"
+        )
+        days = [
+            r.body for r in records if isinstance(r.body, DayVerdict) and r.body.tenant == other
+        ]
+        streak = compute_streak(other, days)
+        needed = mc_evidence.catalog.get(STREAK_QI)
+        verdict = judge(needed, streak.current_days, samples=streak.days_judged).verdict
+        assert verdict == Verdict.PASS, (
+            f"gate wave order: wave {wave} tenant {tenant} cannot start, earlier tenant {other} "
+            f"has been green for {streak.current_days} consecutive day(s) in this evidence, the "
+            f"plan needs {needed.target:g} before expansion"
         )
 
 
