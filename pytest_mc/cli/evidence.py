@@ -9,7 +9,12 @@ import click
 from pytest_mc.cli.options import catalog_option
 from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.merge import merge_bundles
-from pytest_mc.evidence.signing import load_public_key, load_signing_key
+from pytest_mc.evidence.signing import (
+    generate_signing_key,
+    key_id,
+    load_public_key,
+    load_signing_key,
+)
 from pytest_mc.evidence.verify import verify_bundle
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.reporting.summary import print_summary
@@ -95,4 +100,15 @@ def merge(
     click.echo(
         f"{output}: merged {len(bundles)} bundles, {len(merged.chains)} chain(s), tenants "
         f"{', '.join(merged.tenants) or '(none)'}"
+    )
+
+
+@evidence.command()
+@click.argument("key", type=click.Path(path_type=Path, dir_okay=False))
+def keygen(key: Path) -> None:
+    """Create an Ed25519 signing key KEY (and KEY's .pub.pem) for --signing-key."""
+    public = generate_signing_key(key)
+    click.echo(
+        f"{key}: signing key {key_id(load_public_key(public))} (keep it private); give "
+        f"{public} to whoever verifies (mc-verify evidence verify --public-key)"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,30 @@ def load_signing_key(path: Path | None) -> SigningKey:
             f"signing key {path} is not an Ed25519 key; evidence is signed with Ed25519"
         )
     return SigningKey(private=key, ephemeral=False)
+
+
+def generate_signing_key(path: Path) -> Path:
+    """Write a new Ed25519 key to `path` (PEM, readable by its owner only) and its public key
+    beside it (`<name>.pub.pem`, to hand to whoever verifies); returns the public key's path.
+    An existing file is never overwritten: evidence signed with it would become unverifiable."""
+    public_path = path.with_name(f"{path.stem}.pub.pem")
+    for existing in (path, public_path):
+        if existing.exists():
+            raise InputError(f"{existing} already exists; keep it, or remove it first")
+    key = Ed25519PrivateKey.generate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(private_pem)
+    public_path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return public_path
 
 
 def load_public_key(path: Path) -> bytes:

@@ -123,3 +123,36 @@ def test_show_json_has_the_tenant_section_without_the_chains(
         "fail",
     )
     assert (p1["qi_id"], p1["verdict"]) == ("p1_incidents", "pass")
+
+
+def test_keygen_makes_a_private_key_that_signs_verifiable_bundles(
+    tmp_path: Path, record_run: RecordRun, run_cli: RunCli
+) -> None:
+    key = tmp_path / "keys" / "signing.pem"
+    made = run_cli("evidence", "keygen", key)
+    assert made.code == 0, made.err
+    public = tmp_path / "keys" / "signing.pub.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert "PRIVATE" not in public.read_text()
+
+    signed = record_run(signing_key=key)
+    verified = run_cli("evidence", "verify", signed.bundle, "--public-key", public)
+    assert verified.code == 0, verified.err
+    assert "ephemeral" not in verified.err
+
+    other = tmp_path / "other.pem"
+    assert run_cli("evidence", "keygen", other).code == 0
+    wrong = run_cli("evidence", "verify", signed.bundle, "--public-key", tmp_path / "other.pub.pem")
+    assert wrong.code != 0
+
+
+def test_keygen_never_overwrites_a_key(tmp_path: Path, run_cli: RunCli) -> None:
+    key = tmp_path / "signing.pem"
+    assert run_cli("evidence", "keygen", key).code == 0
+    before = key.read_bytes()
+    again = run_cli("evidence", "keygen", key)
+    assert again.code == 2
+    assert again.err.startswith("error:")
+    assert "already exists" in again.err
+    assert len(again.err.strip().splitlines()) == 1
+    assert key.read_bytes() == before
