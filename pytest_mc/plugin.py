@@ -7,9 +7,12 @@ the catalog and target profile are loaded, the reference staging is started for
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from types import FrameType
+from typing import Any, ParamSpec, TypeVar
 
 import pytest
 
@@ -35,6 +38,7 @@ pytest_plugins = ["pytest-bdd"]
 P = ParamSpec("P")
 T = TypeVar("T")
 _LOCAL_STAGING_KEY = pytest.StashKey[LocalStaging]()
+_PREVIOUS_SIGTERM_KEY = pytest.StashKey[Any]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -92,6 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(OutcomeClassifier(), "mc-outcomes")
     _register_allure(config, session)
     if not is_worker(config):
+        _interrupt_on_sigterm(config)
         # Registered whether or not xdist is loaded (and under whichever name: `-p xdist`
         # and `-p xdist.plugin` differ); its hook is optional, so it is inert without xdist.
         config.pluginmanager.register(_XdistBridge(run_id, profile_path), "mc-xdist-bridge")
@@ -109,6 +114,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if bridge is not None:
         config.pluginmanager.unregister(bridge)
     _stop_local(config)
+    _restore_sigterm(config)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -146,6 +152,29 @@ def _register_allure(config: pytest.Config, session: EvidenceSession) -> None:
 
     evidence = AllureEvidence(config, session, Path(directory).resolve())
     config.pluginmanager.register(evidence, "mc-allure")
+
+
+def _interrupt_on_sigterm(config: pytest.Config) -> None:
+    """SIGTERM (CI cancelling a job, `kill`) ends the session the way Ctrl-C does: the
+    running scenario is interrupted, teardowns put the target back, the evidence recorded so
+    far is published as a signed bundle and the embedded staging is stopped. Without this the
+    process would die on the spot and leave the staging running."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    config.stash[_PREVIOUS_SIGTERM_KEY] = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    del frame
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _restore_sigterm(config: pytest.Config) -> None:
+    previous = config.stash.get(_PREVIOUS_SIGTERM_KEY, None)
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        del config.stash[_PREVIOUS_SIGTERM_KEY]
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _profile_path(config: pytest.Config, target: str, out_dir: Path) -> Path:
