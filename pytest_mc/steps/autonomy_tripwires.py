@@ -29,8 +29,6 @@ from pytest_mc.drivers.derived_data import DerivedDataReader
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Load
 from pytest_mc.fixtures import McEvidence
-from pytest_mc.metrics.source import MetricSource
-from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.policy.verdict import Verdict
 from pytest_mc.steps.autonomy import (
@@ -224,13 +222,9 @@ def _delete_burst(profile: TargetProfile, tenant: str, keys: list[str]) -> None:
 )
 def enact_during_experiment(
     request: pytest.FixtureRequest,
-    mc_profile: TargetProfile,
-    mc_catalog: QiCatalog,
-    mc_metrics: MetricSource,
     mc_evidence: McEvidence,
-    mc_context: ScenarioContext,
     mc_pilot: PilotRun,
-    tmp_path_factory: pytest.TempPathFactory,
+    mc_chaos_step: ChaosStepRun,
     tenant: str,
     experiment: str,
     region: str,
@@ -246,10 +240,9 @@ def enact_during_experiment(
             request, mc_pilot, mc_evidence, tenant, approval.token, simulation
         )
 
-    step = ChaosStepRun(
-        request, mc_profile, mc_catalog, mc_metrics, mc_evidence, mc_context, tmp_path_factory
+    result = run_chaos(
+        mc_chaos_step, experiment, tenant, duration, region=region, while_injected=enact_now
     )
-    result = run_chaos(step, experiment, tenant, duration, region=region, while_injected=enact_now)
     method = [a for a in result.activities if a.phase == "method"]
     assert mc_pilot.enactment is not None, (
         f"autonomy §B.4: the {experiment!r} experiment injected nothing on {tenant} "

@@ -33,25 +33,9 @@ from pytest_mc.target.profile import TargetProfile
     )
 )
 def chaos_experiment_on_tenant(
-    request: pytest.FixtureRequest,
-    mc_profile: TargetProfile,
-    mc_catalog: QiCatalog,
-    mc_metrics: MetricSource,
-    mc_evidence: McEvidence,
-    mc_context: ScenarioContext,
-    tmp_path_factory: pytest.TempPathFactory,
-    experiment: str,
-    tenant: str,
-    duration: str,
+    mc_chaos_step: ChaosStepRun, experiment: str, tenant: str, duration: str
 ) -> None:
-    run_chaos(
-        ChaosStepRun(
-            request, mc_profile, mc_catalog, mc_metrics, mc_evidence, mc_context, tmp_path_factory
-        ),
-        experiment,
-        tenant,
-        duration,
-    )
+    run_chaos(mc_chaos_step, experiment, tenant, duration)
 
 
 @dataclass(frozen=True)
@@ -65,6 +49,22 @@ class ChaosStepRun:
     evidence: McEvidence
     context: ScenarioContext
     tmp_path_factory: pytest.TempPathFactory
+
+
+@pytest.fixture
+def mc_chaos_step(
+    request: pytest.FixtureRequest,
+    mc_profile: TargetProfile,
+    mc_catalog: QiCatalog,
+    mc_metrics: MetricSource,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> ChaosStepRun:
+    """What a step needs to run a chaos experiment (`run_chaos`)."""
+    return ChaosStepRun(
+        request, mc_profile, mc_catalog, mc_metrics, mc_evidence, mc_context, tmp_path_factory
+    )
 
 
 def run_chaos(

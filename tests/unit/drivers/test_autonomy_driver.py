@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,33 +86,19 @@ def _fake_cli(tmp_path: Path) -> Path:
     return script
 
 
-def _driver(tmp_path: Path) -> AutonomyDriver:
-    profile = TargetProfile.model_validate(
-        {
-            "name": "t",
-            "environment": "staging",
-            "allowed_hosts": ["127.0.0.1"],
-            "control": {"command": [sys.executable, str(_fake_cli(tmp_path))]},
-            "glb_url": "http://127.0.0.1:1",
-            "metrics": {"source": "prometheus", "prometheus_url": "http://127.0.0.1:2"},
-            "regions": [{"id": "eu-a", "jurisdiction": "eu"}],
-            "tenants": [
-                {
-                    "id": "T1",
-                    "wave": "ga",
-                    "residency": "eu",
-                    "regions": ["eu-a"],
-                    "autonomy_pilot": True,
-                    "slo_baseline": {"availability": 0.999, "latency_p95_ms": 250},
-                }
-            ],
-        }
-    )
+@pytest.fixture
+def driver(tmp_path: Path, target_profile_document: dict[str, Any]) -> AutonomyDriver:
+    """The autonomy driver of a pilot tenant, its control command the stand-in CLI above."""
+    document = {
+        **target_profile_document,
+        "control": {"command": [sys.executable, str(_fake_cli(tmp_path))]},
+    }
+    document["tenants"] = [{**document["tenants"][0], "autonomy_pilot": True}]
+    profile = TargetProfile.model_validate(document)
     return AutonomyDriver(ControlClient(profile, ToolRunner(Redactor())), tmp_path / "records")
 
 
-def test_the_runbook_reads_records_from_the_evidence_files(tmp_path: Path) -> None:
-    driver = _driver(tmp_path)
+def test_the_runbook_reads_records_from_the_evidence_files(driver: AutonomyDriver) -> None:
     simulation = driver.simulate("T1")
     assert simulation.answer.done
     assert simulation.record is not None
@@ -129,8 +116,7 @@ def test_the_runbook_reads_records_from_the_evidence_files(tmp_path: Path) -> No
     assert (enactment.record.outcome, enactment.record.abort_reason) == ("aborted", "drift")
 
 
-def test_refusals_are_answers_with_the_targets_message(tmp_path: Path) -> None:
-    driver = _driver(tmp_path)
+def test_refusals_are_answers_with_the_targets_message(driver: AutonomyDriver) -> None:
     refused = driver.simulate("T1", "export_entities")
     assert (refused.answer.exit_code, refused.record) == (1, None)
     assert "outside the read-only scope" in refused.answer.message
@@ -141,6 +127,6 @@ def test_refusals_are_answers_with_the_targets_message(tmp_path: Path) -> None:
         assert "signature is invalid" in enactment.answer.message
 
 
-def test_a_record_outside_the_contract_is_the_targets_fault(tmp_path: Path) -> None:
+def test_a_record_outside_the_contract_is_the_targets_fault(driver: AutonomyDriver) -> None:
     with pytest.raises(UnreachableError, match=r"breaks the target contract: digest"):
-        _driver(tmp_path).simulate("T1", "broken")
+        driver.simulate("T1", "broken")
