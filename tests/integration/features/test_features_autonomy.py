@@ -53,10 +53,17 @@ def test_controls_runbook_backout_and_tripwires_pass_and_leave_autonomy_as_found
     audits = section["enactments"]
     assert audits, "no enactment_audit recorded"
     assert {a["outcome"] for a in audits} == {"enacted", "aborted"}
-    assert [a["detail"] for a in audits if a["outcome"] == "aborted"] == ["risk_anomaly"]
+    aborted = [a["detail"] for a in audits if a["outcome"] == "aborted"]
+    assert aborted == ["risk_anomaly", "residency_denial"]
     observed = {t["qi_id"]: t["verdict"] for t in section["tripwires"]}
     assert observed == dict.fromkeys(
-        ("tripwire_burn_fast", "tripwire_burn_slow", "tripwire_risk_anomaly"), "pass"
+        (
+            "tripwire_burn_fast",
+            "tripwire_burn_slow",
+            "tripwire_risk_anomaly",
+            "tripwire_residency_denial",
+        ),
+        "pass",
     )
     assert all(a["approval_fingerprint"] for a in audits)
     names = {a["name"] for a in section["artifacts"]}
