@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import pytest
 from pytest_bdd import given, parsers, then, when
@@ -197,16 +198,24 @@ def _ttl_series(mc_readiness: ReadinessScenario) -> dict[str, list[float]]:
     return series
 
 
+def _rose(values: list[float]) -> bool:
+    """The TTL went up between two consecutive samples."""
+    return any(later > earlier for earlier, later in pairwise(values))
+
+
 @then(parsers.parse("the cache TTL of tenant {tenant} stayed constant under that traffic"))
 def ttl_constant(mc_evidence: McEvidence, mc_readiness: ReadinessScenario, tenant: str) -> None:
     series = _ttl_series(mc_readiness)
     attach_json(mc_evidence, f"cache-ttl-disabled-{tenant}.json", tenant, series)
+    # Auto-tune raises the TTL of keys that are read often. The gauge is the mean TTL of the
+    # tenant's cached entries, so with tuning off it may still fall (entries cached under the
+    # old setting are refilled at the base TTL) but must never rise.
     assert any(len(values) >= 2 for values in series.values()), (
         f"gate backout: no mc_cache_ttl_seconds series of {tenant} to compare: {series}"
     )
-    changed = {r: v for r, v in series.items() if max(v) != min(v)}
+    changed = {r: v for r, v in series.items() if _rose(v)}
     assert not changed, (
-        f"gate backout: with TTL auto-tune disabled the cache TTL of {tenant} still changed "
+        f"gate backout: with TTL auto-tune disabled the cache TTL of {tenant} still rose "
         f"under traffic: {changed}"
     )
 
@@ -215,7 +224,7 @@ def ttl_constant(mc_evidence: McEvidence, mc_readiness: ReadinessScenario, tenan
 def ttl_grew(mc_evidence: McEvidence, mc_readiness: ReadinessScenario, tenant: str) -> None:
     series = _ttl_series(mc_readiness)
     attach_json(mc_evidence, f"cache-ttl-enabled-{tenant}.json", tenant, series)
-    grew = {r: v for r, v in series.items() if v and v[-1] > v[0]}
+    grew = {r: v for r, v in series.items() if _rose(v)}
     assert grew, (
         f"with TTL auto-tune enabled the cache TTL of {tenant}'s hot keys did not grow under "
         f"traffic ({series}): the disabled case above proves nothing if tuning is invisible"

@@ -49,13 +49,12 @@ def test_wave_a_rolls_out_through_gated_stages(
         verdicts.setdefault(measurement["qi_id"], []).append(measurement["verdict"])
     for stage_qi in ("stage_bake", "stage_canary_20", "stage_canary_50", "stage_ga_soak"):
         assert verdicts[stage_qi] == ["pass"], verdicts
-    # four stages, then the 14-day soak at GA: each of its 14 slices and all of them together
+    # four stages, then the 14-day soak at GA (its slices, its days and all of it together)
     for gate in ("replication_lag", "conflict_rate", "privacy_violations", "budget_utilization"):
-        assert len(verdicts[gate]) == 4 + 14 + 1, (gate, verdicts[gate])
         assert verdicts[gate][:4] == ["pass"] * 4, (gate, verdicts[gate])
-        assert set(verdicts[gate][4:]) <= (
-            {"pass", "inconclusive"} if gate == "conflict_rate" else {"pass"}
-        )
+        assert len(verdicts[gate]) > 4 + 14, (gate, verdicts[gate])
+        allowed = {"pass", "inconclusive"} if gate == "conflict_rate" else {"pass"}
+        assert set(verdicts[gate][4:]) <= allowed, (gate, verdicts[gate])
     days = [d for d in run.tenant_section("TENANT_004")["days"] if d["tenant"] == "TENANT_004"]
     assert [d["day_index"] for d in days] == list(range(14))
     assert all(d["green"] and d["rehearsal"] for d in days), days
