@@ -136,6 +136,7 @@ def generate_html_report(
 
     Allure works in a scratch directory beside `destination`; the file replaces an earlier
     report only when Allure succeeded and the page loads nothing from the network."""
+    destination = destination.resolve()  # Allure runs in the scratch directory: no relative paths
     if not has_results(results_dir):
         raise InputError(
             f"no Allure results in {results_dir} (no {_RESULT_FILE}); run the features with "

@@ -53,6 +53,20 @@ output.mkdir(parents=True)
 """
 
 
+# Writes a clean page where its config says, reading paths relative to its own working directory
+# as Allure does.
+CLEAN_ALLURE = f"""\
+#!{sys.executable}
+import json, pathlib, sys
+if sys.argv[1] == "--version":
+    sys.exit(print("3.18.0"))
+config = json.loads(pathlib.Path(sys.argv[sys.argv.index("--config") + 1]).read_text())
+output = pathlib.Path(config["output"])
+output.mkdir(parents=True)
+(output / "index.html").write_text("<html>" + config["name"] + "</html>")
+"""
+
+
 def fake_allure(directory: Path, text: str) -> AllureCommand:
     """`directory/node_modules/.bin/allure` running `text`, as locate_allure finds it."""
     executable(directory, text)
@@ -187,3 +201,18 @@ def test_remote_loads_are_scripts_styles_and_images_from_other_hosts() -> None:
         "http://img.invalid/i.png",
         "https://tag.invalid/gtag.js",
     ]
+
+
+def test_a_relative_out_directory_renders_where_the_run_put_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mc-verify run` defaults to `--out dist`, relative to where it was started."""
+    run_directory(tmp_path)
+    allure = fake_allure(tmp_path / "tools", CLEAN_ALLURE)
+    monkeypatch.chdir(tmp_path)
+    out = Path("out")
+    report = generate_html_report(
+        out / "allure-results", report_file(out, RELEASE), name="the run", allure=allure
+    )
+    assert report.path == (tmp_path / "out" / f"allure-report-{RELEASE}.html").resolve()
+    assert report.path.read_text() == "<html>the run</html>"
