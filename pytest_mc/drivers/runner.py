@@ -40,8 +40,14 @@ class Completed:
         return self.activity.status == "succeeded"
 
     def last_error_line(self) -> str:
-        lines = [line for line in self.stderr.strip().splitlines() if line.strip()]
-        return lines[-1] if lines else f"exit code {self.activity.exit_code}"
+        """The tool's last line on stderr; a tool silent there (Allure says why it failed on
+        stdout) gives its last stdout line with the exit code."""
+        errors = [line for line in self.stderr.strip().splitlines() if line.strip()]
+        if errors:
+            return errors[-1]
+        said = [line for line in self.stdout.strip().splitlines() if line.strip()]
+        code = f"exit code {self.activity.exit_code}"
+        return f"{code}: {said[-1].strip()}" if said else code
 
 
 class ToolRunner:

@@ -289,10 +289,11 @@ def aborted_by_tripwire(
     )
     aborted = record.outcome == "aborted" and record.abort_reason == ENACTMENT_ABORTS[qi_id]
     qi = mc_evidence.catalog.get(qi_id)
+    condition = _abort_condition(qi_id, record, tenant, mc_pilot.regions(tenant))
     observation = mc_evidence.tripwire(
         qi.id,
         tenant=tenant,
-        condition=_abort_condition(qi_id, record, tenant, mc_pilot.regions(tenant)),
+        condition=condition,
         condition_seen_at=datetime.fromtimestamp(record.started_at, UTC),
         action_observed=qi.action if aborted else None,
         action_observed_at=datetime.fromtimestamp(record.finished_at, UTC) if aborted else None,
@@ -300,6 +301,5 @@ def aborted_by_tripwire(
     )
     assert observation.verdict == Verdict.PASS, (
         f"tripwire {qi.id}: expected {qi.action} within {deadline} on {tenant}; the enactment "
-        f"{record.enactment_id} ended {record.outcome} ({record.abort_reason}), "
-        + _abort_condition(qi_id, record, tenant, mc_pilot.regions(tenant))
+        f"{record.enactment_id} ended {record.outcome} ({record.abort_reason}), {condition}"
     )

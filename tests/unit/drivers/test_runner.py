@@ -45,6 +45,14 @@ def test_failure_keeps_the_last_error_line() -> None:
     assert done.last_error_line() == "boom: bad"
 
 
+def test_a_tool_silent_on_stderr_is_quoted_from_stdout() -> None:
+    script = "print('reading the config'); print('invalid config path ./rc.json'); exit(1)"
+    done = ToolRunner().run([sys.executable, "-c", script], tool="python", timeout=30)
+    assert done.last_error_line() == "exit code 1: invalid config path ./rc.json"
+    silent = ToolRunner().run([sys.executable, "-c", "exit(3)"], tool="python", timeout=30)
+    assert silent.last_error_line() == "exit code 3"
+
+
 def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pid_file = tmp_path / "grandchild.pid"
     script = (

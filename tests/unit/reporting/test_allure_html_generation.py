@@ -38,33 +38,29 @@ ALLURE_2 = """\
 echo 2.30.0
 """
 
+
+def page_writing_allure(page: str) -> str:
+    """An `allure` that writes `page` (a Python expression over its `config`) where its config
+    says, reading paths relative to its own working directory as Allure does."""
+    return f"""\
+#!{sys.executable}
+import json, pathlib, sys
+if sys.argv[1] == "--version":
+    sys.exit(print("3.18.0"))
+config = json.loads(pathlib.Path(sys.argv[sys.argv.index("--config") + 1]).read_text())
+output = pathlib.Path(config["output"])
+output.mkdir(parents=True)
+(output / "index.html").write_text({page})
+"""
+
+
 # Writes the page Allure would write, with a script loaded from the network in it.
-TRACKING_ALLURE = f"""\
-#!{sys.executable}
-import json, pathlib, sys
-if sys.argv[1] == "--version":
-    sys.exit(print("3.18.0"))
-config = json.loads(pathlib.Path(sys.argv[sys.argv.index("--config") + 1]).read_text())
-output = pathlib.Path(config["output"])
-output.mkdir(parents=True)
-(output / "index.html").write_text(
-    '<html><script async src="https://tracker.invalid/t.js"></script></html>'
+TRACKING_ALLURE = page_writing_allure(
+    """'<html><script async src="https://tracker.invalid/t.js"></script></html>'"""
 )
-"""
 
-
-# Writes a clean page where its config says, reading paths relative to its own working directory
-# as Allure does.
-CLEAN_ALLURE = f"""\
-#!{sys.executable}
-import json, pathlib, sys
-if sys.argv[1] == "--version":
-    sys.exit(print("3.18.0"))
-config = json.loads(pathlib.Path(sys.argv[sys.argv.index("--config") + 1]).read_text())
-output = pathlib.Path(config["output"])
-output.mkdir(parents=True)
-(output / "index.html").write_text("<html>" + config["name"] + "</html>")
-"""
+# Writes a clean page titled with the report's name.
+CLEAN_ALLURE = page_writing_allure('"<html>" + config["name"] + "</html>"')
 
 
 def fake_allure(directory: Path, text: str) -> AllureCommand:
