@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
 from pytest_mc.bake.plan import DAY_PLAN_SECONDS, make_plan
 from pytest_mc.bake.runner import BakeRequest, BakeResult, LiveGate, run_bake
+from pytest_mc.cli.options import catalog_option
 from pytest_mc.errors import InputError
 from pytest_mc.evidence.records import BakeCheckpoint, BakePlanInfo, DayVerdict
 from pytest_mc.evidence.signing import load_signing_key
@@ -141,7 +142,7 @@ def _chaos(values: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
 )
 @click.option("--slice", "slice_length", default=None, help="Slice length (default 1h).")
 @click.option("--resume", is_flag=True, help="Continue the tenant's last unfinished bake.")
-@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@catalog_option()
 @click.option("--signing-key", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option(
     "--chaos",
@@ -159,7 +160,7 @@ def bake(
     day_length: str,
     slice_length: str | None,
     resume: bool,
-    catalog: Path | None,
+    catalog_path: Path | None,
     signing_key: Path | None,
     chaos: tuple[str, ...],
 ) -> int:
@@ -168,7 +169,7 @@ def bake(
     Evidence is appended to OUT's chain as it happens and the signed bundle is written at
     the end (also after SIGTERM/SIGINT). `--resume` continues after the last completed slice.
     """
-    loaded_catalog = load_catalog(catalog)
+    loaded_catalog = load_catalog(catalog_path)
     load_signing_key(signing_key)
     schedule = _chaos(chaos)
     local: LocalStaging | None = None

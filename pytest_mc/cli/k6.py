@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from pytest_mc.cli.options import catalog_option
 from pytest_mc.drivers.k6_models import K6Load
 from pytest_mc.drivers.k6_operator import operator_manifest
 from pytest_mc.policy.catalog import load_catalog
@@ -57,7 +58,7 @@ def k6() -> None:
 @click.option("--namespace", default=None, help="Namespace of the TestRun and the ConfigMap.")
 @click.option("--name", default=None, help="TestRun name (default: mc-<tenant>-<run-id>).")
 @click.option("--run-id", default="pytest-mc", show_default=True)
-@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@catalog_option()
 @click.option(
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -78,11 +79,11 @@ def operator_manifest_command(
     namespace: str | None,
     name: str | None,
     run_id: str,
-    catalog: Path | None,
+    catalog_path: Path | None,
     output: Path | None,
 ) -> None:
     """Print a k6-operator TestRun running k6/tenant-traffic.js on PARALLELISM pods."""
-    qi_catalog = load_catalog(catalog)
+    qi_catalog = load_catalog(catalog_path)
     profile = load_profile(target_path, qi_catalog)
     load = K6Load(
         vus=vus,

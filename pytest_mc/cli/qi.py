@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from pytest_mc.cli.options import catalog_option
 from pytest_mc.errors import CatalogError
 from pytest_mc.policy.catalog import (
     DEFAULT_CATALOG_PATH,
@@ -21,12 +22,8 @@ from pytest_mc.policy.catalog import (
 )
 from pytest_mc.policy.timewindow import format_duration
 
-_CATALOG_OPTION = click.option(
-    "--catalog",
-    "catalog_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help=f"QI catalog YAML (default: the packaged {DEFAULT_CATALOG_PATH.name}).",
+_CATALOG_OPTION = catalog_option(
+    f"QI catalog YAML (default: the packaged {DEFAULT_CATALOG_PATH.name})."
 )
 
 

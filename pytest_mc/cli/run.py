@@ -12,6 +12,7 @@ import click
 import pytest
 
 from pytest_mc.cli.dod import DECISION_MARKDOWN, decide_from_bundle
+from pytest_mc.cli.options import catalog_option
 from pytest_mc.errors import McError
 from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.signing import load_signing_key
@@ -49,7 +50,7 @@ REHEARSAL_WORK = "the plan rehearsal (it injects faults, runs chaos experiments 
     "--out", type=click.Path(path_type=Path), default=Path(DEFAULT_OUT), show_default=True
 )
 @click.option("--release", default=DEFAULT_RELEASE, show_default=True)
-@click.option("--catalog", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@catalog_option()
 @click.option("--signing-key", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option(
     "-k", "keyword", default=None, help="Only scenarios matching this pytest -k expression."
@@ -66,7 +67,7 @@ def run(
     target: str,
     out: Path,
     release: str,
-    catalog: Path | None,
+    catalog_path: Path | None,
     signing_key: Path | None,
     keyword: str | None,
     plan_sections: str | None,
@@ -76,7 +77,7 @@ def run(
 
     Extra arguments after `--` go to pytest unchanged.
     """
-    loaded_catalog = load_catalog(catalog)
+    loaded_catalog = load_catalog(catalog_path)
     if target != LOCAL_TARGET:
         profile = load_profile(Path(target), loaded_catalog)
         require_destructive_allowed(profile, what=REHEARSAL_WORK)
@@ -94,8 +95,8 @@ def run(
         "--alluredir",
         str(out / "allure-results"),
     ]
-    if catalog is not None:
-        argv += ["--mc-catalog", str(catalog)]
+    if catalog_path is not None:
+        argv += ["--mc-catalog", str(catalog_path)]
     if signing_key is not None:
         argv += ["--mc-signing-key", str(signing_key)]
     if keyword:
