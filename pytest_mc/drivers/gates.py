@@ -143,16 +143,14 @@ class GateWindow:
 
     def judge_gates(self) -> tuple[GateReading, ...]:
         """Each validation gate over the recorded window."""
-        lag_q, conflicts_q, writes_q, violations_q, budget_q, _ = self.queries
+        lag_q, conflicts_q, writes_q, violations_q, _, _ = self.queries
         window, at = self.plan_seconds, self.judged_at
         lag = self.evaluator.statistic(
             lag_q, statistic="max", window_plan_seconds=window, values="wall_seconds", at=at
         )
         conflicts = self.evaluator.ratio(conflicts_q, writes_q, window_plan_seconds=window, at=at)
         violations = self.evaluator.rate(violations_q, window_plan_seconds=window, at=at)
-        budget = self.evaluator.statistic(
-            budget_q, statistic="max", window_plan_seconds=window, at=at
-        )
+        budget = self.budget_consumed()
         conflict_counts = (
             Ratio(
                 events=round(conflicts.increase or 0),
@@ -168,6 +166,15 @@ class GateWindow:
             self._reading("conflict_rate", conflict_counts, conflicts),
             self._reading("privacy_violations", violations.increase, violations),
             self._reading("budget_utilization", budget.value, budget),
+        )
+
+    def budget_consumed(self) -> WindowResult:
+        """The most of its cost budget the tenant had consumed at any sample in the window."""
+        return self.evaluator.statistic(
+            self.queries[4],
+            statistic="max",
+            window_plan_seconds=self.plan_seconds,
+            at=self.judged_at,
         )
 
     def traffic_split(self) -> TrafficSplit:

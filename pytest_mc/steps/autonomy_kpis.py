@@ -4,6 +4,7 @@ The campaign (`pytest_mc.drivers.autonomy_campaign`) runs as many cycles as the 
 confidence needs for the three rate KPIs to be conclusive (2,995 clean cycles for ≥ 99.9% at
 95%), or `MC_AUTONOMY_CYCLES` of them when that is set (a short run is honestly
 inconclusive, and says how many more clean cycles would settle it). All three rates, the
+cost budget consumed (the most the tenant's cost gauge showed while the campaign ran), the
 privacy incidents and the P1s are recorded as soon as the campaign ends, so a failing `Then`
 loses none of them; every enactment is recorded as an `enactment_audit`.
 """
@@ -23,11 +24,13 @@ from pytest_mc.drivers.autonomy_campaign import (
     cycles_for_conclusive_kpis,
 )
 from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.gates import GateWindow
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Load
 from pytest_mc.errors import InputError
 from pytest_mc.evidence.records import EnactmentAudit
 from pytest_mc.fixtures import McEvidence
+from pytest_mc.metrics.evaluator import WindowEvaluator
 from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.policy.crosscheck import check_stated
 from pytest_mc.policy.timewindow import parse_duration
@@ -39,6 +42,10 @@ from pytest_mc.steps.load import DEFAULT_VUS, record_k6_run
 from pytest_mc.steps.pacing import log_wait
 
 CYCLES_ENV = "MC_AUTONOMY_CYCLES"
+# Wall seconds per cycle the campaign's metric recording is sized for (a cycle takes about
+# 0.75 s on the reference staging); a slower campaign keeps its latest samples only, and a
+# cost reading whose samples no longer span the campaign is inconclusive, never a pass.
+_RECORDED_SECONDS_PER_CYCLE = 4.0
 
 
 @dataclass
@@ -98,6 +105,7 @@ def autonomy_campaign(
     mc_pilot: PilotRun,
     mc_control: ControlClient,
     mc_metrics: MetricSource,
+    mc_evaluator: WindowEvaluator,
     tenant: str,
     share: str,
 ) -> PilotKpis:
@@ -131,9 +139,18 @@ def autonomy_campaign(
     campaign = AutonomyCampaign(
         mc_evidence.profile, mc_pilot.driver, mc_pilot.reader, on_secret=mc_evidence.register_secret
     )
+    cost = GateWindow(
+        mc_metrics,
+        mc_evaluator,
+        mc_evidence.catalog,
+        tenant,
+        interval_seconds=mc_evidence.profile.metrics.sample_interval_seconds,
+    ).for_hold(cycles * _RECORDED_SECONDS_PER_CYCLE)
     violations, pages, events = _incident_counts(mc_control, mc_metrics, tenant)
-    result = campaign.run(tenant, cycles, drift_share=_share(share), on_cycle=audit)
+    with cost:
+        result = campaign.run(tenant, cycles, drift_share=_share(share), on_cycle=audit)
     violations_after, pages_after, events_after = _incident_counts(mc_control, mc_metrics, tenant)
+    budget = cost.budget_consumed()
     mc_evidence.attach(
         result.model_dump_json(indent=2).encode(),
         name=f"autonomy-campaign-{tenant}.json",
@@ -157,6 +174,13 @@ def autonomy_campaign(
             tenant=tenant,
             source="residency violations (metrics) + DPO pages during the campaign",
             samples=result.trials,
+        ),
+        "cost_within_budget": mc_evidence.measure(
+            "cost_within_budget",
+            budget.value,
+            tenant=tenant,
+            source=f"{budget.source}: {budget.query} over the campaign ({budget.reason})",
+            samples=budget.samples,
         ),
         "p1_incidents": mc_evidence.measure(
             "p1_incidents",
@@ -214,6 +238,14 @@ def no_incidents(pilot_kpis: PilotKpis, tenant: str) -> None:
         assert judgement.verdict == Verdict.PASS, (
             f"gate KPI {qi_id} on {tenant}: {judgement.reason}"
         )
+
+
+@then(parsers.parse("the campaign on tenant {tenant} stayed within its cost budget"))
+def within_cost_budget(pilot_kpis: PilotKpis, tenant: str) -> None:
+    judgement = pilot_kpis.judgements["cost_within_budget"]
+    assert judgement.verdict == Verdict.PASS, (
+        f"gate KPI cost_within_budget on {tenant}: {judgement.reason}"
+    )
 
 
 @when(parsers.parse("k6 reads the data of tenant {tenant} for {duration} of plan time"))

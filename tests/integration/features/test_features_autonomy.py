@@ -102,7 +102,7 @@ def test_a_short_campaign_measures_every_kpi_and_is_honestly_inconclusive(
     assert "KPI sim_false_negative_rate inconclusive over 8 cycles" in run.output, run.output
     section = run.tenant_section(PILOT)
     judged = {m["qi_id"]: m for m in section["measurements"]}
-    for qi_id in ("privacy_incidents", "p1_incidents", "slo_regression"):
+    for qi_id in ("privacy_incidents", "p1_incidents", "slo_regression", "cost_within_budget"):
         assert judged[qi_id]["verdict"] == "pass", judged[qi_id]
     for qi_id, needed in (
         ("autonomy_success_rate", 2995),
