@@ -148,14 +148,14 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     And the base data of tenant <tenant> changed in every region
     When the derived updates of tenant <tenant> are simulated
     And a human approves the simulation of tenant <tenant>
-    And a burst of writes moves more than half of tenant <tenant>'s base data after the simulation
-    And the approved simulation is enacted on tenant <tenant>
+    And the approved simulation is enacted on tenant <tenant> during the "base-data-burst" experiment on region <region> for 10m of plan time
     Then within 10m the enactment on tenant <tenant> is aborted by tripwire_risk_anomaly
     And the derived data of tenant <tenant> is unchanged by the refused enactment
+    And the experiment rolled back and the steady state returned
 
     Examples:
-      | tenant     |
-      | TENANT_001 |
+      | tenant     | region  |
+      | TENANT_001 | eu-west |
 
   @plan:B.4 @severity:critical
   Scenario Outline: A residency denial aborts the enactment on <tenant>

@@ -388,7 +388,8 @@ class AutonomyEngine:
         record["drifted_rows"] = drifted
         if drifted and "simulator-blind-to-drift" not in self.defects:
             return "drift"
-        if abs(risk_now - float(str(sim["risk_score"]))) > RISK_ANOMALY_DELTA:
+        anomaly = abs(risk_now - float(str(sim["risk_score"]))) > RISK_ANOMALY_DELTA
+        if anomaly and "risk-check-off" not in self.defects:
             return "risk_anomaly"
         return None
 

@@ -29,6 +29,8 @@ DEFECTS: dict[str, str] = {
     "autonomy keeps running",
     "enact-skips-residency-denial": "an enactment whose write a region's residency gate denies "
     "skips that region and carries on instead of aborting",
+    "risk-check-off": "the enactment never compares the risk score at enactment with the "
+    "simulated one: a base that moved after the simulation is enacted anyway",
     "simulator-blind-to-drift": "the enactment trusts the simulation's view of the derived rows: "
     "no drift re-check and no compare-and-set, so drifted rows are overwritten and the "
     "enactment reports success",

@@ -9,13 +9,23 @@ only ever put in an Authorization header: it is never returned, logged or raised
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 
 import httpx
 
-__all__ = ["health_status", "inject_fault", "remove_faults", "tenant_served"]
+__all__ = [
+    "delete_burst",
+    "health_status",
+    "inject_fault",
+    "remove_faults",
+    "tenant_served",
+    "write_burst",
+]
 
 _TIMEOUT_SECONDS = 10.0
+_SERVICE_PURPOSE = {"X-MC-Purpose": "service"}
+_LIST_LIMIT = 100_000
 
 
 class FaultApiError(Exception):
@@ -113,6 +123,60 @@ def remove_faults(
             )
         removed.append(fault_id)
     return {"kind": kind, "removed": removed}
+
+
+class DataPlaneError(Exception):
+    """The data plane refused or failed a query of a burst."""
+
+
+def _query(url: str, tenant: str, query_id: str, variables: Mapping[str, object]) -> object:
+    response = httpx.post(
+        f"{url.rstrip('/')}/v1/tenants/{tenant}/query",
+        json={"id": query_id, "variables": dict(variables)},
+        headers=_SERVICE_PURPOSE,
+        timeout=_TIMEOUT_SECONDS,
+    )
+    if response.status_code != 200:
+        raise DataPlaneError(
+            f"{query_id} of {tenant} at {url} failed: HTTP {response.status_code} "
+            f"{response.text[:200]}"
+        )
+    return response.json()
+
+
+def _keys(url: str, tenant: str) -> list[str]:
+    answer = _query(url, tenant, "list_entities", {"limit": _LIST_LIMIT})
+    data = answer.get("data") if isinstance(answer, dict) else None
+    keys = data.get("keys") if isinstance(data, dict) else None
+    if not isinstance(keys, list):
+        raise DataPlaneError(f"list_entities of {tenant} at {url} returned no keys: {answer!r}")
+    return [str(key) for key in keys]
+
+
+def write_burst(region_url: str, tenant: str, prefix: str = "chaos-burst") -> dict[str, object]:
+    """Write more new base entities than the tenant has, straight into one region (the one an
+    autonomy simulation reads), so that more than half of its base data moved since then.
+
+    The keys are `{prefix}:{n}`; `delete_burst` with the same prefix removes them."""
+    existing = [key for key in _keys(region_url, tenant) if not key.startswith(f"{prefix}:")]
+    written = len(existing) + 1
+    for index in range(written):
+        _query(
+            region_url,
+            tenant,
+            "put_entity",
+            {"key": f"{prefix}:{index}", "value": f"burst-{time.time_ns()}"},
+        )
+    return {"tenant": tenant, "existing": len(existing), "written": written, "prefix": prefix}
+
+
+def delete_burst(region_url: str, tenant: str, prefix: str = "chaos-burst") -> dict[str, object]:
+    """Delete every base entity of the tenant under `prefix` (the rollback of `write_burst`);
+    it lists the keys instead of remembering them, so it also cleans up an interrupted run."""
+    doomed = [key for key in _keys(region_url, tenant) if key.startswith(f"{prefix}:")]
+    for key in doomed:
+        _query(region_url, tenant, "delete_entity", {"key": key})
+    return {"tenant": tenant, "deleted": len(doomed), "prefix": prefix}
 
 
 def tenant_served(glb_url: str, tenant: str, timeout: float = 5.0) -> int:

@@ -5,10 +5,10 @@ Error-budget burn is induced by the `error-budget-burn` experiment (the chaos st
 tripwire watch looks on: the suite sees the burn condition itself, from the target's metrics
 against the catalog's threshold, and the halt as `mc_autonomy_halted`; the target's own event
 log must attribute a `halt_autonomy` to the tripwire, and an approved enactment must then be
-refused. A risk-score anomaly is induced by moving more than half of the tenant's base data
-between the simulation and the enactment. A residency denial is induced by the
-`placement-drift` experiment: the enactment runs while the fault puts a region outside the
-tenant's jurisdiction into its placement, and that region's residency gate must deny. Time to
+refused. The enactment aborts are induced by experiments too, and the approved enactment runs
+while each holds: `base-data-burst` moves more than half of the tenant's base data after the
+simulation (a risk-score anomaly); `placement-drift` puts a region outside the tenant's
+jurisdiction into its placement, and that region's residency gate must deny. Time to
 action is recorded with `mc_evidence.tripwire` in every case. Burn scenarios wait for the burn
 to clear and put the error budget and the rollout back, so later scenarios start from a quiet
 tenant.
@@ -25,7 +25,6 @@ from pytest_bdd import given, parsers, then, when
 
 from pytest_mc.drivers.autonomy_models import EnactmentRecord
 from pytest_mc.drivers.control import ControlClient
-from pytest_mc.drivers.derived_data import DerivedDataReader
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Load
 from pytest_mc.fixtures import McEvidence
@@ -45,7 +44,6 @@ from pytest_mc.target.profile import TargetProfile
 
 BURN_TRIPWIRES = {"tripwire_burn_fast": "burn_fast", "tripwire_burn_slow": "burn_slow"}
 _QUIET_MARGIN_SECONDS = 5.0
-_BURST_PREFIX = "pilot-burst"
 
 
 @pytest.fixture
@@ -183,35 +181,6 @@ def enactment_refused_while_halted(
         f"tripwire: an enactment on halted {tenant} was not refused by policy: "
         f"{enactment.answer.describe()}"
     )
-
-
-@when(
-    parsers.parse(
-        "a burst of writes moves more than half of tenant {tenant}'s base data after the simulation"
-    )
-)
-def write_burst(
-    request: pytest.FixtureRequest, mc_profile: TargetProfile, mc_pilot: PilotRun, tenant: str
-) -> None:
-    reader = mc_pilot.reader
-    regions = mc_pilot.regions(tenant)
-    existing = len(reader.base_entities(tenant, regions[0]))
-    keys = [f"{_BURST_PREFIX}:{index}" for index in range(existing + 1)]
-    request.addfinalizer(lambda: _delete_burst(mc_profile, tenant, keys))
-    for key in keys:
-        written = reader.data_plane.put(tenant, key, f"burst-{time.time_ns()}")
-        assert written.ok, f"tripwire: the write burst on {tenant} failed: {written.describe()}"
-    for region in regions:  # the burst must have reached every region before the enactment
-        deadline = time.monotonic() + 15.0
-        while not all(reader.data_plane.get(tenant, k, via=region).ok for k in keys[-1:]):
-            assert time.monotonic() < deadline, f"tripwire: the burst did not reach {region}"
-            time.sleep(0.05)
-
-
-def _delete_burst(profile: TargetProfile, tenant: str, keys: list[str]) -> None:
-    with DerivedDataReader(profile) as reader:
-        for key in keys:
-            reader.data_plane.persisted(tenant, "delete_entity", {"key": key})
 
 
 @when(

@@ -110,6 +110,7 @@ class FeatureRun:
     returncode: int
     output: str
     bundle: dict[str, Any]
+    bundle_path: Path
 
     def tenant_section(self, tenant: str) -> dict[str, Any]:
         return dict(self.bundle["tenants"][tenant])
@@ -159,7 +160,7 @@ def run_feature(tmp_path: Path) -> RunFeature:
         )
         bundle_path = out / "evidence-v0.3.1-mc.json"
         bundle = json.loads(bundle_path.read_text()) if bundle_path.exists() else {}
-        return FeatureRun(done.returncode, done.stdout + done.stderr, bundle)
+        return FeatureRun(done.returncode, done.stdout + done.stderr, bundle, bundle_path)
 
     return run
 

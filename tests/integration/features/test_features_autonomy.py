@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from pytest_mc.cli.dod import decide_from_bundle
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +42,7 @@ def autonomy_state(reference_staging: Any, tenant: str) -> dict[str, object]:
 
 
 def test_controls_runbook_backout_and_tripwires_pass_and_leave_autonomy_as_found(
-    reference_staging: Any, run_project_feature: Any
+    reference_staging: Any, run_project_feature: Any, tmp_path: Path
 ) -> None:
     tenants = [t.id for t in reference_staging.profile.tenants]
     before = {t: autonomy_state(reference_staging, t) for t in tenants}
@@ -71,6 +74,12 @@ def test_controls_runbook_backout_and_tripwires_pass_and_leave_autonomy_as_found
     pilot = run.bundle["autonomy_pilot"]["enactments"]
     assert {a["enactment_id"] for a in pilot} == {a["enactment_id"] for a in audits}
     assert {t: autonomy_state(reference_staging, t) for t in tenants} == before
+    # Every §B.4 tripwire was induced by a chaos experiment: the week-5 decision lists each
+    # one as induced and none as a pilot incident.
+    decision = decide_from_bundle(run.bundle_path, tmp_path / "decision")
+    fired = {t.qi_id: t.induced for t in decision.tripwires_fired}
+    assert set(observed) <= set(fired), fired
+    assert all(fired.values()), fired
     status = subprocess.run(
         [
             *reference_staging.profile.control.command,

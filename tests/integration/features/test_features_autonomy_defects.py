@@ -60,6 +60,13 @@ CASES = [
         1,
     ),
     Case(
+        "risk-check-off",
+        "risk or residency_denial",
+        "test_a_riskscore_anomaly_aborts_the_enactment_on_tenant",
+        "tripwire tripwire_risk_anomaly: expected abort_enactment",
+        1,
+    ),
+    Case(
         "simulator-blind-to-drift",
         "campaign or backout_to_t2",
         "test_the_pilots_kpis_over_a_campaign",

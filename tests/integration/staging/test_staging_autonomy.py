@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from staging_harness import Result, Staging
 
+from pytest_mc.chaos_providers import delete_burst, write_burst
+
 pytestmark = pytest.mark.integration
 T = "TENANT_001"
 
@@ -173,13 +175,29 @@ def test_drift_between_simulate_and_enact_aborts_the_enactment(staging: Staging,
     staging.mcj("faults", "remove", "--id", fault["id"])
 
 
+def _keys(staging: Staging, region: str) -> list[str]:
+    listed = staging.query(
+        staging.region_url(region), T, {"id": "list_entities", "variables": {"limit": 10_000}}
+    )
+    return list(listed.json()["data"]["keys"])
+
+
 def test_risk_anomaly_aborts_the_enactment(staging: Staging, out: Path) -> None:
+    """The base-data-burst experiment's actions: the burst written into the region the
+    simulation read makes the enactment abort; its rollback deletes exactly the burst."""
     sim, token = _approved_sim(staging, out, "sim-risk.json")
-    for index in range(60):  # mass change of base data after the simulation
-        staging.put(staging.glb, T, f"orders:{index}", f"changed-{index}")
+    primary = "eu-west"
+    before = _keys(staging, primary)
+    burst = write_burst(staging.region_url(primary), T, prefix="test-burst")
+    assert burst["written"] == len(before) + 1
     result = _enact_run(staging, sim, token, out / "risk.json")
     assert result.code == 1
-    assert json.loads((out / "risk.json").read_text())["abort_reason"] == "risk_anomaly"
+    record = json.loads((out / "risk.json").read_text())
+    assert (record["outcome"], record["abort_reason"]) == ("aborted", "risk_anomaly")
+    assert record["risk_score_at_enact"] - record["risk_score_simulated"] > 0.5
+    removed = delete_burst(staging.region_url(primary), T, prefix="test-burst")
+    assert removed["deleted"] == burst["written"]
+    assert sorted(_keys(staging, primary)) == sorted(before)
 
 
 def _derived(staging: Staging, regions: tuple[str, ...]) -> dict[str, Any]:

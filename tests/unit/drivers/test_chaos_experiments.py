@@ -28,8 +28,23 @@ EXPECTED = {
 }
 
 
-def test_there_is_one_experiment_per_fault_hook() -> None:
-    assert {path.stem for path in CHAOS_DIR.glob("*.json")} == set(EXPECTED)
+# Experiments that act through the public data plane instead of a fault hook.
+DATA_PLANE = {"base-data-burst": ("write-base-data-burst", "delete-base-data-burst")}
+
+
+def test_there_is_one_experiment_per_fault_hook_and_the_data_plane_ones() -> None:
+    assert {path.stem for path in CHAOS_DIR.glob("*.json")} == set(EXPECTED) | set(DATA_PLANE)
+
+
+@pytest.mark.parametrize("name", sorted(DATA_PLANE))
+def test_a_data_plane_experiment_undoes_its_writes_in_the_region_it_wrote(name: str) -> None:
+    info = load_experiment_file(CHAOS_DIR / f"{name}.json")
+    assert (info.actions, info.rollbacks) == tuple((a,) for a in DATA_PLANE[name])
+    assert {"glb_url", "tenant", "region_url", "hold_seconds"} <= set(info.configuration_keys)
+    raw = json.loads((CHAOS_DIR / f"{name}.json").read_text())
+    method, rollback = raw["method"][0]["provider"], raw["rollbacks"][0]["provider"]
+    assert (method["func"], rollback["func"]) == ("write_burst", "delete_burst")
+    assert method["arguments"] == rollback["arguments"]  # same region, tenant and key prefix
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
