@@ -129,13 +129,24 @@ class DataPlaneError(Exception):
     """The data plane refused or failed a query of a burst."""
 
 
-def _query(url: str, tenant: str, query_id: str, variables: Mapping[str, object]) -> object:
-    response = httpx.post(
+def _post_query(
+    url: str,
+    tenant: str,
+    query_id: str,
+    variables: Mapping[str, object],
+    timeout: float = _TIMEOUT_SECONDS,
+) -> httpx.Response:
+    """A persisted query of the tenant at `url` (the GLB or one region), for a service."""
+    return httpx.post(
         f"{url.rstrip('/')}/v1/tenants/{tenant}/query",
         json={"id": query_id, "variables": dict(variables)},
         headers=_SERVICE_PURPOSE,
-        timeout=_TIMEOUT_SECONDS,
+        timeout=timeout,
     )
+
+
+def _query(url: str, tenant: str, query_id: str, variables: Mapping[str, object]) -> object:
+    response = _post_query(url, tenant, query_id, variables)
     if response.status_code != 200:
         raise DataPlaneError(
             f"{query_id} of {tenant} at {url} failed: HTTP {response.status_code} "
@@ -182,12 +193,7 @@ def delete_burst(region_url: str, tenant: str, prefix: str = "chaos-burst") -> d
 def tenant_served(glb_url: str, tenant: str, timeout: float = 5.0) -> int:
     """A persisted read of the tenant through the data plane; returns the HTTP status."""
     try:
-        response = httpx.post(
-            f"{glb_url.rstrip('/')}/v1/tenants/{tenant}/query",
-            json={"id": "list_entities", "variables": {"limit": 1}},
-            headers={"X-MC-Purpose": "service"},
-            timeout=float(timeout),
-        )
+        response = _post_query(glb_url, tenant, "list_entities", {"limit": 1}, float(timeout))
     except httpx.HTTPError:
         return 0
     return response.status_code

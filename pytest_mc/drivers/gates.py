@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from types import TracebackType
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -48,15 +49,31 @@ class TrafficSplit(BaseModel):
         )
 
 
-def gate_queries(tenant: str) -> tuple[MetricQuery, ...]:
-    """Every series the gates read for `tenant` (what a scrape recorder must keep)."""
-    return (
-        MetricQuery.of("mc_tenant_replication_lag_seconds", aggregation="max", tenant=tenant),
-        MetricQuery.of("mc_replication_conflicts_total", aggregation="sum", tenant=tenant),
-        MetricQuery.of("mc_writes_total", aggregation="sum", tenant=tenant),
-        MetricQuery.of("mc_residency_violations_total", aggregation="sum", tenant=tenant),
-        MetricQuery.of("mc_cost_budget_consumed_ratio", aggregation="max", tenant=tenant),
-        MetricQuery.of("mc_glb_requests_total", aggregation="sum", by=("region",), tenant=tenant),
+class GateQueries(NamedTuple):
+    """Every series the gates read for one tenant (what a scrape recorder must keep)."""
+
+    lag: MetricQuery
+    conflicts: MetricQuery
+    writes: MetricQuery
+    violations: MetricQuery
+    budget: MetricQuery
+    glb_requests: MetricQuery
+
+
+def gate_queries(tenant: str) -> GateQueries:
+    return GateQueries(
+        lag=MetricQuery.of("mc_tenant_replication_lag_seconds", aggregation="max", tenant=tenant),
+        conflicts=MetricQuery.of(
+            "mc_replication_conflicts_total", aggregation="sum", tenant=tenant
+        ),
+        writes=MetricQuery.of("mc_writes_total", aggregation="sum", tenant=tenant),
+        violations=MetricQuery.of(
+            "mc_residency_violations_total", aggregation="sum", tenant=tenant
+        ),
+        budget=MetricQuery.of("mc_cost_budget_consumed_ratio", aggregation="max", tenant=tenant),
+        glb_requests=MetricQuery.of(
+            "mc_glb_requests_total", aggregation="sum", by=("region",), tenant=tenant
+        ),
     )
 
 
@@ -143,13 +160,15 @@ class GateWindow:
 
     def judge_gates(self) -> tuple[GateReading, ...]:
         """Each validation gate over the recorded window."""
-        lag_q, conflicts_q, writes_q, violations_q, _, _ = self.queries
+        queries = self.queries
         window, at = self.plan_seconds, self.judged_at
         lag = self.evaluator.statistic(
-            lag_q, statistic="max", window_plan_seconds=window, values="wall_seconds", at=at
+            queries.lag, statistic="max", window_plan_seconds=window, values="wall_seconds", at=at
         )
-        conflicts = self.evaluator.ratio(conflicts_q, writes_q, window_plan_seconds=window, at=at)
-        violations = self.evaluator.rate(violations_q, window_plan_seconds=window, at=at)
+        conflicts = self.evaluator.ratio(
+            queries.conflicts, queries.writes, window_plan_seconds=window, at=at
+        )
+        violations = self.evaluator.rate(queries.violations, window_plan_seconds=window, at=at)
         budget = self.budget_consumed()
         conflict_counts = (
             Ratio(
@@ -171,7 +190,7 @@ class GateWindow:
     def budget_consumed(self) -> WindowResult:
         """The most of its cost budget the tenant had consumed at any sample in the window."""
         return self.evaluator.statistic(
-            self.queries[4],
+            self.queries.budget,
             statistic="max",
             window_plan_seconds=self.plan_seconds,
             at=self.judged_at,
@@ -179,7 +198,7 @@ class GateWindow:
 
     def traffic_split(self) -> TrafficSplit:
         """Requests per region through the GLB over the window (counter increases)."""
-        query = self.queries[-1]
+        query = self.queries.glb_requests
         series = self.source.series(query, self.started, self.ended)
         split: dict[str, float] = {}
         for line in series.series:
