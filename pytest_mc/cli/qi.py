@@ -15,6 +15,7 @@ from pytest_mc.cli.options import catalog_option
 from pytest_mc.errors import CatalogError
 from pytest_mc.policy.catalog import (
     DEFAULT_CATALOG_PATH,
+    DRAFT_CATALOG,
     QiCatalog,
     QiDefinition,
     load_catalog,
@@ -23,7 +24,8 @@ from pytest_mc.policy.catalog import (
 from pytest_mc.policy.timewindow import format_duration
 
 _CATALOG_OPTION = catalog_option(
-    f"QI catalog YAML (default: the packaged {DEFAULT_CATALOG_PATH.name})."
+    f"QI catalog YAML (default: the packaged {DEFAULT_CATALOG_PATH.name}); a published "
+    "version or a DRAFT under a version of its own."
 )
 
 
@@ -48,14 +50,14 @@ def show(as_json: bool, catalog_path: Path | None) -> None:
 @qi.command(name="verify")
 @_CATALOG_OPTION
 def verify(catalog_path: Path | None) -> None:
-    """Check that the catalog is FROZEN and unchanged under its version (exit 0 when intact)."""
+    """Check that the catalog is a published version, FROZEN and unchanged (exit 0 if so)."""
     catalog = load_catalog(catalog_path)
     source = catalog_path if catalog_path is not None else DEFAULT_CATALOG_PATH
     if catalog.status != "FROZEN":
         raise CatalogError(
-            f"QI catalog {catalog.version} ({source}) is DRAFT, not FROZEN: a release must be "
-            "judged against a frozen catalog; freeze it with "
-            "`python -m pytest_mc.policy.catalog --freeze PATH`"
+            f"QI catalog {catalog.version} ({source}) is DRAFT, not FROZEN: evidence judged "
+            f"against it is labelled {DRAFT_CATALOG} and cannot satisfy a DoD item; publish it "
+            "as a new version (see docs/qi-catalog.md)"
         )
     click.echo(
         f"QI catalog {catalog.version} FROZEN and intact: {catalog.digest} "

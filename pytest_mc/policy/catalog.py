@@ -1,8 +1,11 @@
-"""The QI catalog: its models, loading with one-line errors, and the frozen-digest check.
+"""The QI catalog: its models, loading with one-line errors, and the catalog's identity.
 
-Every number the suite judges against lives in one YAML catalog (DESIGN §6). A FROZEN catalog
-carries an RFC 8785 digest over its content and one digest per QI, so an edit that keeps the
-version is refused and named. ``python -m pytest_mc.policy.catalog --freeze PATH`` publishes.
+Every number the suite judges against lives in one YAML catalog (DESIGN §6). A catalog is
+known by its version and the RFC 8785 digest of its content: a catalog that claims a published
+version must be that version's frozen content, whatever its status says, and anything else is
+refused naming the QIs that differ. A DRAFT under a version of its own may be used for
+experiments; evidence made with it is labelled "draft catalog" and never satisfies a DoD item.
+``python -m pytest_mc.policy.catalog --freeze PATH`` publishes.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import rfc8785
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pytest_mc.errors import CatalogError, UnknownQiError
+from pytest_mc.errors import BundleError, CatalogError, UnknownQiError
 from pytest_mc.inputs import FileKind, load_model, read_mapping, validation_message
 
 Category = Literal["slo", "cost", "privacy", "autonomy", "dr", "rollout"]
@@ -42,6 +45,9 @@ PUBLISHED_DIGESTS: Mapping[str, str] = {
 }
 
 _HOW_TO_CHANGE = "restore it or publish a new catalog version (see docs/qi-catalog.md)"
+# A review period of more than ten years is a typo, and a huge one overflows the date.
+MAX_REVIEW_DAYS = 3660
+DRAFT_CATALOG = "draft catalog"
 
 
 class QiDefinition(BaseModel):
@@ -106,7 +112,7 @@ class QiCatalog(BaseModel):
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     status: Literal["DRAFT", "FROZEN"]
     frozen_on: date
-    review_days: int = Field(default=90, gt=0)
+    review_days: int = Field(default=90, gt=0, le=MAX_REVIEW_DAYS)
     review_due: date
     digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     qi_digests: dict[str, str]
@@ -127,7 +133,13 @@ class QiCatalog(BaseModel):
 
     @model_validator(mode="after")
     def _review_due_matches(self) -> QiCatalog:
-        expected = self.frozen_on + timedelta(days=self.review_days)
+        try:
+            expected = self.frozen_on + timedelta(days=self.review_days)
+        except OverflowError:
+            raise ValueError(
+                f"frozen_on {self.frozen_on.isoformat()} + review_days {self.review_days} is "
+                "past the last representable date"
+            ) from None
         if self.review_due != expected:
             raise ValueError(
                 f"review_due {self.review_due.isoformat()} must be frozen_on + review_days "
@@ -192,13 +204,51 @@ def catalog_digest(catalog: QiCatalog) -> str:
 
 
 def catalog_reference(catalog: QiCatalog) -> CatalogReference:
-    """The reference an evidence bundle embeds."""
+    """The reference an evidence bundle embeds: the digest of the content actually used.
+
+    The digest is recomputed, never copied from the catalog's ``digest`` field, so a catalog
+    edited without re-freezing cannot cite the digest of the content it replaced.
+    """
     return CatalogReference(
         version=catalog.version,
-        digest=catalog.digest,
+        digest=catalog_digest(catalog),
         status=catalog.status,
         review_due=catalog.review_due,
     )
+
+
+def is_published(reference: CatalogReference) -> bool:
+    """Whether a reference names a published catalog: FROZEN, with its version's digest."""
+    published = PUBLISHED_DIGESTS.get(reference.version)
+    return reference.status == "FROZEN" and published == reference.digest
+
+
+def draft_label(reference: CatalogReference) -> str | None:
+    """``"draft catalog 1.1.0"`` for evidence judged against an unpublished catalog, else None."""
+    return None if is_published(reference) else f"{DRAFT_CATALOG} {reference.version}"
+
+
+def check_reference(reference: CatalogReference, *, where: str) -> None:
+    """Refuse a catalog reference that no catalog accepted by :func:`load_catalog` can make.
+
+    A reference naming a published version must carry that version's published digest (and
+    status FROZEN); a FROZEN reference must name a published version. ``where`` names the
+    evidence that holds the reference. Raises :class:`BundleError`.
+    """
+    published = PUBLISHED_DIGESTS.get(reference.version)
+    if published is not None and (reference.digest, reference.status) != (published, "FROZEN"):
+        raise BundleError(
+            f"{where} cites QI catalog {reference.version} {reference.status} "
+            f"{reference.digest[:19]}…, but {reference.version} was published FROZEN "
+            f"{published[:19]}…: the evidence was judged against an altered catalog; make it "
+            f"again against the published catalog"
+        )
+    if published is None and reference.status == "FROZEN":
+        raise BundleError(
+            f"{where} cites QI catalog {reference.version} as FROZEN, but {reference.version} "
+            f"is not a published version ({_published_versions()}); evidence made against an "
+            f"unpublished catalog cannot pass as frozen"
+        )
 
 
 def review_warning(catalog: QiCatalog, today: date) -> str | None:
@@ -257,29 +307,52 @@ def _published_reference(version: str) -> QiCatalog | None:
     return reference
 
 
-def check_frozen(catalog: QiCatalog, source: Path | None = None) -> None:
-    """Refuse a FROZEN catalog whose content does not match its digests.
+def _published_versions() -> str:
+    return "published: " + ", ".join(sorted(PUBLISHED_DIGESTS))
 
-    Two checks: the catalog against its own stored digest (an edit without re-freezing), and a
-    published version against the digest it was published with (an edit re-frozen under an
-    old version number). The changed QIs are named from the published per-QI digests when the
-    packaged catalog is that version, else from the catalog's own ``qi_digests``.
+
+def check_identity(catalog: QiCatalog, source: Path | None = None) -> None:
+    """Refuse a catalog that is not what its version and status say it is.
+
+    - A catalog that claims a published version must be exactly that version's frozen
+      content, whatever its status says (status is part of the digest, so a DRAFT copy of a
+      published version is refused too). The QIs that differ are named from the published
+      per-QI digests when the packaged catalog is that version, else from the catalog's own
+      ``qi_digests``.
+    - A FROZEN catalog must name a published version: freezing a copy does not publish it.
+    - A DRAFT under a version of its own is accepted; it is not digest-checked.
     """
-    if catalog.status != "FROZEN":
-        return
     where = f" ({source})" if source is not None else ""
     published = PUBLISHED_DIGESTS.get(catalog.version)
-    self_consistent = catalog_digest(catalog) == catalog.digest
-    if self_consistent and published in (None, catalog.digest):
+    content = catalog_digest(catalog)
+    if published is None:
+        if catalog.status == "FROZEN":
+            raise CatalogError(
+                f"QI catalog {catalog.version}{where} is FROZEN, but {catalog.version} is not "
+                f"a published version ({_published_versions()}); set status: DRAFT to "
+                f"experiment with it (its evidence is labelled {DRAFT_CATALOG}), or publish it "
+                f"(see docs/qi-catalog.md)"
+            )
+        return
+    if content == published == catalog.digest:
         return
     reference = _published_reference(catalog.version)
     recorded = reference.qi_digests if reference is not None else None
-    detail = _describe(changed_parts(catalog, recorded))
-    if self_consistent:
-        detail += f" (digest {catalog.digest[:15]}…, published {str(published)[:15]}…)"
+    parts = changed_parts(catalog, recorded)
+    if parts == ["the catalog header"] and catalog.status != "FROZEN":
+        detail = f"its status is {catalog.status}, {catalog.version} was published FROZEN"
+    else:
+        detail = _describe(parts)
+    if content == catalog.digest and catalog.status == "FROZEN":
+        detail += f" (digest {catalog.digest[:15]}…, published {published[:15]}…)"
+    how = (
+        _HOW_TO_CHANGE
+        if catalog.status == "FROZEN"
+        else "restore it, or give the draft a version of its own to experiment with it "
+        "(see docs/qi-catalog.md)"
+    )
     raise CatalogError(
-        f"QI catalog {catalog.version}{where} was changed under its frozen version: "
-        f"{detail}; {_HOW_TO_CHANGE}"
+        f"QI catalog {catalog.version}{where} was changed under its frozen version: {detail}; {how}"
     )
 
 
@@ -299,14 +372,18 @@ def _load_unchecked(path: Path) -> QiCatalog:
 
 
 def load_catalog(path: Path | None = None) -> QiCatalog:
-    """Read, validate and (for FROZEN catalogs) digest-check a QI catalog.
+    """Read, validate and identity-check a QI catalog (:func:`check_identity`).
 
     ``None`` means the packaged catalog. Every failure is a :class:`CatalogError` whose
-    message is one line: what is wrong, where (file:line, field) and what to do.
+    message is one line: what is wrong, where (file:line, field) and what to do. A DRAFT's
+    ``digest`` field is not trusted: the catalog returned carries its content's digest.
     """
     source = DEFAULT_CATALOG_PATH if path is None else Path(path)
     catalog = _load_unchecked(source)
-    check_frozen(catalog, source)
+    check_identity(catalog, source)
+    content = catalog_digest(catalog)
+    if catalog.digest != content:
+        catalog = catalog.model_copy(update={"digest": content})
     return catalog
 
 
@@ -328,9 +405,12 @@ def freeze(path: Path) -> QiCatalog:
     try:
         frozen_on = date.fromisoformat(str(draft["frozen_on"]))
         review_days = int(str(draft.get("review_days", 90)))
-    except (KeyError, ValueError) as exc:
-        raise CatalogError(f"{path}: freeze needs frozen_on (YYYY-MM-DD) and review_days") from exc
-    draft["review_due"] = (frozen_on + timedelta(days=review_days)).isoformat()
+        draft["review_due"] = (frozen_on + timedelta(days=review_days)).isoformat()
+    except (KeyError, ValueError, OverflowError) as exc:
+        raise CatalogError(
+            f"{path}: freeze needs frozen_on (YYYY-MM-DD) and review_days (1 to "
+            f"{MAX_REVIEW_DAYS} days)"
+        ) from exc
     try:
         catalog = QiCatalog.model_validate(draft)
     except ValidationError as exc:
@@ -393,6 +473,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     print(f"froze QI catalog {catalog.version}: {catalog.digest} ({len(catalog.qis)} QIs)")
+    if catalog.version not in PUBLISHED_DIGESTS:
+        print(
+            f"to publish it, add {catalog.version!r}: {catalog.digest!r} to PUBLISHED_DIGESTS "
+            "in pytest_mc/policy/catalog.py; until then it is refused as FROZEN"
+        )
     return 0
 
 

@@ -31,7 +31,6 @@ from pytest_mc.policy.catalog import (
     DEFAULT_CATALOG_PATH,
     QiCatalog,
     catalog_reference,
-    freeze,
     load_catalog,
 )
 from pytest_mc.policy.verdict import Verdict
@@ -63,9 +62,10 @@ def edited_catalog(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def other_catalog_path(tmp_path: Path) -> Path:
-    """A properly published different catalog (new version, re-frozen): valid, other digest."""
+    """A different catalog (a DRAFT under a new version of its own): valid, other digest."""
     path = _catalog_with_lag_threshold(tmp_path / "qi-1.1.0.yaml", 90.0, "1.1.0")
-    freeze(path)
+    text = path.read_text(encoding="utf-8").replace("status: FROZEN", "status: DRAFT")
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from pytest_mc.errors import CatalogError, InputError, UnknownQiError
+from pytest_mc.errors import BundleError, CatalogError, InputError, UnknownQiError
 from pytest_mc.policy.catalog import (
     DEFAULT_CATALOG_PATH,
     PUBLISHED_DIGESTS,
@@ -20,8 +20,11 @@ from pytest_mc.policy.catalog import (
     canonical_digest,
     catalog_digest,
     catalog_reference,
+    check_reference,
+    draft_label,
     dump_catalog,
     freeze,
+    is_published,
     load_catalog,
     main,
     qi_digest,
@@ -260,18 +263,119 @@ def test_re_frozen_edit_under_the_published_version_is_refused(tmp_path: Path) -
     assert message.endswith(HOW_TO)
 
 
-def test_a_draft_is_not_digest_checked(catalog_copy: CatalogCopy) -> None:
+DRAFT_HOW_TO = (
+    "restore it, or give the draft a version of its own to experiment with it "
+    "(see docs/qi-catalog.md)"
+)
+
+
+def test_a_draft_copy_of_the_published_version_with_a_loosened_threshold_is_refused(
+    catalog_copy: CatalogCopy,
+) -> None:
+    def loosen(data: dict[str, object]) -> None:
+        data["status"] = "DRAFT"
+        set_field("replication_lag", "target", 90)(data)
+
+    path = catalog_copy(loosen)
+    assert catalog_error(path) == (
+        f"QI catalog 1.0.0 ({path}) was changed under its frozen version: "
+        f"qis[replication_lag] differs from its frozen digest; {DRAFT_HOW_TO}"
+    )
+
+
+def test_a_draft_copy_of_the_published_version_is_refused_even_unedited(
+    catalog_copy: CatalogCopy,
+) -> None:
     def draft(data: dict[str, object]) -> None:
         data["status"] = "DRAFT"
+
+    path = catalog_copy(draft)
+    assert catalog_error(path) == (
+        f"QI catalog 1.0.0 ({path}) was changed under its frozen version: "
+        f"its status is DRAFT, 1.0.0 was published FROZEN; {DRAFT_HOW_TO}"
+    )
+
+
+def test_a_draft_copy_is_named_from_the_published_digests_not_its_own(
+    catalog_copy: CatalogCopy,
+) -> None:
+    def loosen_and_cover(data: dict[str, object]) -> None:
+        data["status"] = "DRAFT"
+        set_field("rto", "target", 3600)(data)
+        qi_digests = data["qi_digests"]
+        assert isinstance(qi_digests, dict)
+        qi_digests["rto"] = "sha256:" + "1" * 64
+
+    assert "qis[rto] differs from its frozen digest" in catalog_error(
+        catalog_copy(loosen_and_cover)
+    )
+
+
+def draft_version(version: str, edit: Edit | None = None) -> Edit:
+    def make(data: dict[str, object]) -> None:
+        data["version"] = version
+        data["status"] = "DRAFT"
+        if edit is not None:
+            edit(data)
+
+    return make
+
+
+def test_a_draft_under_a_version_of_its_own_loads_with_its_content_digest(
+    catalog_copy: CatalogCopy,
+) -> None:
+    path = catalog_copy(draft_version("1.1.0", set_field("rpo", "target", 600)))
+
+    catalog = load_catalog(path)
+
+    assert (catalog.version, catalog.status) == ("1.1.0", "DRAFT")
+    assert catalog.get("rpo").target == 600
+    # The stale digest field of the draft is never passed on: the content's digest is.
+    assert catalog.digest == catalog_digest(catalog) != PUBLISHED_DIGESTS["1.0.0"]
+    assert catalog_reference(catalog).digest == catalog.digest
+
+
+def test_a_frozen_catalog_of_an_unpublished_version_is_refused(
+    catalog_copy: CatalogCopy,
+) -> None:
+    def new_version(data: dict[str, object]) -> None:
+        data["version"] = "1.1.0"
         set_field("rpo", "target", 600)(data)
 
-    assert load_catalog(catalog_copy(draft)).get("rpo").target == 600
+    path = catalog_copy(new_version)
+    freeze(path)
+    assert catalog_error(path) == (
+        f"QI catalog 1.1.0 ({path}) is FROZEN, but 1.1.0 is not a published version "
+        "(published: 1.0.0); set status: DRAFT to experiment with it (its evidence is "
+        "labelled draft catalog), or publish it (see docs/qi-catalog.md)"
+    )
+
+
+def test_the_reference_records_the_digest_of_the_content_used() -> None:
+    packaged = load_catalog()
+    loosened = packaged.model_copy(
+        update={
+            "status": "DRAFT",
+            "qis": tuple(
+                qi.model_copy(update={"target": 90.0}) if qi.id == "replication_lag" else qi
+                for qi in packaged.qis
+            ),
+        }
+    )
+    # The model still carries the published digest in its field; the reference does not.
+    assert loosened.digest == PUBLISHED_DIGESTS["1.0.0"]
+    reference = catalog_reference(loosened)
+    assert reference.digest == catalog_digest(loosened) != PUBLISHED_DIGESTS["1.0.0"]
+    assert not is_published(reference)
+    assert draft_label(reference) == "draft catalog 1.0.0"
 
 
 # --------------------------------------------------------------------------- freezing
 
 
-def test_freeze_publishes_a_new_version(catalog_copy: CatalogCopy) -> None:
+def test_freeze_publishes_a_new_version_once_its_digest_is_published(
+    catalog_copy: CatalogCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def new_version(data: dict[str, object]) -> None:
         data["version"] = "1.1.0"
         data["status"] = "DRAFT"
@@ -283,6 +387,9 @@ def test_freeze_publishes_a_new_version(catalog_copy: CatalogCopy) -> None:
     assert frozen.status == "FROZEN"
     assert frozen.review_due == date(2026, 4, 10)
     assert frozen.digest != PUBLISHED_DIGESTS["1.0.0"]
+    with pytest.raises(CatalogError, match=r"1\.1\.0 is not a published version"):
+        load_catalog(path)
+    monkeypatch.setitem(PUBLISHED_DIGESTS, "1.1.0", frozen.digest)
     reloaded = load_catalog(path)
     assert reloaded == frozen
     assert reloaded.get("rpo").target == 240
@@ -313,7 +420,12 @@ def test_freeze_module_entry_point(
 
     path = catalog_copy(new_version)
     assert main(["--freeze", str(path)]) == 0
-    assert capsys.readouterr().out.startswith("froze QI catalog 2.0.0: sha256:")
+    out = capsys.readouterr().out
+    assert out.startswith("froze QI catalog 2.0.0: sha256:")
+    assert "to publish it, add '2.0.0': 'sha256:" in out
+    assert out.endswith(
+        "to PUBLISHED_DIGESTS in pytest_mc/policy/catalog.py; until then it is refused as FROZEN\n"
+    )
     assert main(["--freeze", str(path.with_name("missing.yaml"))]) == 2
     assert capsys.readouterr().err.startswith("error: QI catalog not found: ")
 
@@ -329,6 +441,58 @@ def test_catalog_reference() -> None:
         status="FROZEN",
         review_due=date(2025, 12, 24),
     )
+
+
+def test_a_reference_to_the_published_catalog_is_accepted() -> None:
+    reference = catalog_reference(load_catalog())
+    check_reference(reference, where="b.json")
+    assert is_published(reference)
+    assert draft_label(reference) is None
+
+
+def reference(**overrides: object) -> CatalogReference:
+    fields: dict[str, object] = {
+        "version": "1.0.0",
+        "digest": PUBLISHED_DIGESTS["1.0.0"],
+        "status": "FROZEN",
+        "review_due": date(2025, 12, 24),
+    }
+    fields.update(overrides)
+    return CatalogReference.model_validate(fields)
+
+
+def test_a_reference_to_a_published_version_with_another_digest_is_refused() -> None:
+    other = "sha256:" + "ab" * 32
+    with pytest.raises(BundleError) as excinfo:
+        check_reference(reference(digest=other), where="evidence-r.json")
+    assert str(excinfo.value) == (
+        "evidence-r.json cites QI catalog 1.0.0 FROZEN sha256:abababababab…, but 1.0.0 was "
+        "published FROZEN sha256:9be1e9ec1eb4…: the evidence was judged against an altered "
+        "catalog; make it again against the published catalog"
+    )
+    assert excinfo.value.exit_code == 2
+
+
+def test_a_draft_reference_to_a_published_version_is_refused() -> None:
+    with pytest.raises(BundleError, match=r"^b\.json cites QI catalog 1\.0\.0 DRAFT "):
+        check_reference(reference(status="DRAFT"), where="b.json")
+
+
+def test_a_frozen_reference_to_an_unpublished_version_is_refused() -> None:
+    with pytest.raises(BundleError) as excinfo:
+        check_reference(reference(version="1.1.0"), where="b.json")
+    assert str(excinfo.value) == (
+        "b.json cites QI catalog 1.1.0 as FROZEN, but 1.1.0 is not a published version "
+        "(published: 1.0.0); evidence made against an unpublished catalog cannot pass as "
+        "frozen"
+    )
+
+
+def test_a_draft_reference_to_a_version_of_its_own_is_accepted_and_labelled() -> None:
+    draft = reference(version="1.1.0", status="DRAFT", digest="sha256:" + "cd" * 32)
+    check_reference(draft, where="b.json")
+    assert not is_published(draft)
+    assert draft_label(draft) == "draft catalog 1.1.0"
 
 
 def test_review_warning() -> None:
@@ -456,6 +620,42 @@ def test_review_due_must_follow_frozen_on(catalog_copy: CatalogCopy) -> None:
     assert catalog_error(path) == (
         f"{path}:1: invalid QI catalog: (top level): review_due 2026-01-01 must be frozen_on "
         "+ review_days = 2025-12-24; fix that field"
+    )
+
+
+def test_a_huge_review_period_is_one_line(catalog_copy: CatalogCopy) -> None:
+    def edit(data: dict[str, object]) -> None:
+        data["review_days"] = 99999999999
+
+    path = catalog_copy(edit)
+    line = line_of(path, "review_days:")
+    assert catalog_error(path) == (
+        f"{path}:{line}: invalid QI catalog: review_days: Input should be less than or equal "
+        "to 3660 (got 99999999999); fix that field"
+    )
+
+
+def test_a_review_due_past_the_last_date_is_one_line(catalog_copy: CatalogCopy) -> None:
+    def edit(data: dict[str, object]) -> None:
+        data["frozen_on"] = date(9999, 12, 1)
+
+    path = catalog_copy(edit)
+    assert catalog_error(path) == (
+        f"{path}:1: invalid QI catalog: (top level): frozen_on 9999-12-01 + review_days 90 is "
+        "past the last representable date; fix that field"
+    )
+
+
+def test_freeze_refuses_a_huge_review_period_in_one_line(catalog_copy: CatalogCopy) -> None:
+    def edit(data: dict[str, object]) -> None:
+        data["version"] = "1.1.0"
+        data["review_days"] = 99999999999
+
+    path = catalog_copy(edit)
+    with pytest.raises(CatalogError) as excinfo:
+        freeze(path)
+    assert str(excinfo.value) == (
+        f"{path}: freeze needs frozen_on (YYYY-MM-DD) and review_days (1 to 3660 days)"
     )
 
 

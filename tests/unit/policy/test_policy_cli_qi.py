@@ -39,13 +39,20 @@ def refused(*args: str) -> str:
     return message
 
 
-def fresh_copy(catalog_copy: CatalogCopy, frozen_on: date, version: str = "1.1.0") -> Path:
+def fresh_copy(
+    catalog_copy: CatalogCopy,
+    monkeypatch: pytest.MonkeyPatch,
+    frozen_on: date,
+    version: str = "1.1.0",
+) -> Path:
+    """A new catalog version, frozen and published (its digest added to PUBLISHED_DIGESTS)."""
+
     def edit(data: dict[str, object]) -> None:
         data["version"] = version
         data["frozen_on"] = frozen_on
 
     path = catalog_copy(edit, name=f"catalog-{version}.yaml")
-    freeze(path)
+    monkeypatch.setitem(PUBLISHED_DIGESTS, version, freeze(path).digest)
     return path
 
 
@@ -64,9 +71,11 @@ def test_verify_the_packaged_catalog() -> None:
         assert result.stderr == ""
 
 
-def test_verify_warns_on_an_overdue_review_and_still_exits_0(catalog_copy: CatalogCopy) -> None:
+def test_verify_warns_on_an_overdue_review_and_still_exits_0(
+    catalog_copy: CatalogCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     frozen_on = date.today() - timedelta(days=100)
-    path = fresh_copy(catalog_copy, frozen_on)
+    path = fresh_copy(catalog_copy, monkeypatch, frozen_on)
     result = run("verify", "--catalog", str(path))
     assert result.exit_code == 0
     assert result.stdout.startswith("QI catalog 1.1.0 FROZEN and intact: sha256:")
@@ -77,8 +86,10 @@ def test_verify_warns_on_an_overdue_review_and_still_exits_0(catalog_copy: Catal
     )
 
 
-def test_verify_is_silent_when_the_review_is_not_due(catalog_copy: CatalogCopy) -> None:
-    path = fresh_copy(catalog_copy, date.today())
+def test_verify_is_silent_when_the_review_is_not_due(
+    catalog_copy: CatalogCopy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = fresh_copy(catalog_copy, monkeypatch, date.today())
     result = run("verify", "--catalog", str(path))
     assert result.exit_code == 0
     assert result.stderr == ""
@@ -107,15 +118,61 @@ def test_show_refuses_a_tampered_catalog_too(catalog_copy: CatalogCopy) -> None:
     assert "the catalog header (version, dates or digest map) was changed" in message
 
 
-def test_verify_refuses_a_draft(catalog_copy: CatalogCopy) -> None:
+def test_verify_refuses_a_draft_of_a_new_version_that_show_accepts(
+    catalog_copy: CatalogCopy,
+) -> None:
     def edit(data: dict[str, object]) -> None:
+        data["version"] = "1.1.0"
         data["status"] = "DRAFT"
 
     path = catalog_copy(edit)
     assert refused("verify", "--catalog", str(path)) == (
-        f"QI catalog 1.0.0 ({path}) is DRAFT, not FROZEN: a release must be judged against a "
-        "frozen catalog; freeze it with `python -m pytest_mc.policy.catalog --freeze PATH`"
+        f"QI catalog 1.1.0 ({path}) is DRAFT, not FROZEN: evidence judged against it is "
+        "labelled draft catalog and cannot satisfy a DoD item; publish it as a new version "
+        "(see docs/qi-catalog.md)"
     )
+    shown = run("show", "--catalog", str(path))
+    assert shown.exit_code == 0
+    assert shown.stdout.startswith("QI catalog 1.1.0 DRAFT, frozen 2025-09-25")
+
+
+def test_a_draft_copy_of_1_0_0_with_a_loosened_threshold_is_refused_by_show_and_verify(
+    catalog_copy: CatalogCopy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_mc.cli.main import main
+
+    def edit(data: dict[str, object]) -> None:
+        data["status"] = "DRAFT"
+        qis = data["qis"]
+        assert isinstance(qis, list)
+        next(qi for qi in qis if qi["id"] == "replication_lag")["target"] = 90
+
+    path = catalog_copy(edit)
+    for command in ("show", "verify"):
+        assert main(["qi", command, "--catalog", str(path)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err == (
+            f"error: QI catalog 1.0.0 ({path}) was changed under its frozen version: "
+            "qis[replication_lag] differs from its frozen digest; restore it, or give the "
+            "draft a version of its own to experiment with it (see docs/qi-catalog.md)\n"
+        )
+
+
+def test_a_huge_review_period_is_exit_2_with_one_line(
+    catalog_copy: CatalogCopy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_mc.cli.main import main
+
+    def edit(data: dict[str, object]) -> None:
+        data["review_days"] = 99999999999
+
+    path = catalog_copy(edit)
+    assert main(["qi", "show", "--catalog", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert "review_days: Input should be less than or equal to 3660" in captured.err
 
 
 @pytest.mark.parametrize(
