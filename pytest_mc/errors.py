@@ -14,12 +14,17 @@
     └── ReleaseFailed       (1)  the release failed a gate or a DoD item
 
 Messages say what failed, the offending value, where (file:line, field, tenant) and what to
-do next, on one or two lines: the CLI prints them as they are, never with a traceback.
+do next, on one line: the CLI prints them as they are, never with a traceback. An
+`InputError` message is kept to one line of at most `MAX_MESSAGE` characters whatever it
+quotes (a long middle is cut, so the "what to do" at its end survives).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+MAX_MESSAGE = 900
+"""Longest `InputError` message; with the CLI's `error: ` it stays under 1,000 characters."""
 
 
 class McError(Exception):
@@ -32,6 +37,19 @@ class InputError(McError):
     """Bad usage or bad input: exit code 2."""
 
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
+
+def one_line(message: str, limit: int = MAX_MESSAGE) -> str:
+    """`message` on one line of at most `limit` characters, its middle cut if it was longer."""
+    flat = " ".join(message.split()) if "\n" in message or "\r" in message else message
+    if len(flat) <= limit:
+        return flat
+    keep_tail = limit // 3
+    keep_head = limit - keep_tail - 3
+    return f"{flat[:keep_head]} … {flat[-keep_tail:]}"
 
 
 class ProfileError(InputError):

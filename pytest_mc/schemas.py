@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 from pydantic import BaseModel
 
-from pytest_mc.errors import BundleError, InputError
+from pytest_mc.errors import BundleError, InputError, one_line
 from pytest_mc.paths import project_dir
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -89,7 +89,8 @@ def validate_instance(
     if failure is not None:
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in failure.absolute_path)
         raise error(
-            f"{where}: {path.lstrip('.') or '(top level)'}: {failure.message} "
+            f"{where}: {one_line(path.lstrip('.'), 200) or '(top level)'}: "
+            f"{one_line(failure.message, 400)} "
             f"(does not match schemas/{name}.schema.json)"
         )
 

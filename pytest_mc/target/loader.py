@@ -46,10 +46,16 @@ def check_time_scale(profile: TargetProfile, catalog: QiCatalog, *, source: str)
         return
     workable_scale = plan_window / (MIN_SAMPLES_PER_WINDOW * interval)
     workable_interval = wall_window / MIN_SAMPLES_PER_WINDOW
+    # time_scale is at least 1: a scale below that is no advice at all.
+    advice = (
+        f"use time_scale <= {workable_scale:.4g} or a sample interval <= {workable_interval:.3g}s"
+        if workable_scale >= 1.0
+        else f"use a sample interval <= {workable_interval:.3g}s (no time_scale >= 1 leaves "
+        f"{MIN_SAMPLES_PER_WINDOW} samples at {interval:g}s)"
+    )
     raise ProfileError(
         f"target profile {source}: time_scale {profile.time_scale:g} shrinks the "
         f"{format_duration(plan_window)} window of {shortest.id} to {wall_window:.3g}s wall, "
         f"fewer than {MIN_SAMPLES_PER_WINDOW} samples at metrics.sample_interval_seconds "
-        f"{interval:g}; use time_scale <= {workable_scale:.4g} or a sample interval <= "
-        f"{workable_interval:.3g}s"
+        f"{interval:g}; {advice}"
     )

@@ -14,8 +14,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pytest_mc.errors import UnsafeTargetError
+from pytest_mc.inputs import FiniteNumber, Flag
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
+# Numbers are FiniteNumber (an int is fine; `true`, "5" and `.inf` are refused). A time the
+# suite waits for is bounded: past a day it is a typo, and past ~1e9 s the OS refuses it.
+MAX_TIMEOUT_SECONDS = 86_400.0
+MAX_SAMPLE_INTERVAL_SECONDS = 3_600.0
 
 
 class ControlSettings(BaseModel):
@@ -23,7 +28,7 @@ class ControlSettings(BaseModel):
 
     model_config = _STRICT
     command: tuple[str, ...] = Field(default=("mc",), min_length=1)
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    timeout_seconds: FiniteNumber = Field(default=30.0, gt=0, le=MAX_TIMEOUT_SECONDS)
 
 
 class AdminSettings(BaseModel):
@@ -48,7 +53,9 @@ class MetricSettings(BaseModel):
 
     model_config = _STRICT
     source: Literal["scrape", "prometheus"] = "scrape"
-    sample_interval_seconds: float = Field(default=15.0, gt=0, description="wall seconds")
+    sample_interval_seconds: FiniteNumber = Field(
+        default=15.0, gt=0, le=MAX_SAMPLE_INTERVAL_SECONDS, description="wall seconds"
+    )
     endpoints: tuple[MetricEndpoint, ...] = ()
     prometheus_url: str | None = None
 
@@ -74,8 +81,8 @@ class SloBaseline(BaseModel):
     """A tenant's SLO baseline from its readiness record."""
 
     model_config = _STRICT
-    availability: float = Field(gt=0, le=1)
-    latency_p95_ms: float = Field(gt=0)
+    availability: FiniteNumber = Field(gt=0, le=1)
+    latency_p95_ms: FiniteNumber = Field(gt=0)
 
 
 class Tenant(BaseModel):
@@ -87,7 +94,7 @@ class Tenant(BaseModel):
     residency: str
     mode: Literal["active-active", "active-passive"] = "active-active"
     regions: tuple[str, ...] = Field(min_length=1)
-    autonomy_pilot: bool = False
+    autonomy_pilot: Flag = False
     slo_baseline: SloBaseline
 
 
@@ -112,7 +119,7 @@ class TargetProfile(BaseModel):
     name: str
     environment: Literal["staging", "production", "development"]
     allowed_hosts: tuple[str, ...] = Field(min_length=1)
-    time_scale: float = Field(
+    time_scale: FiniteNumber = Field(
         default=1.0, ge=1.0, description="plan seconds per wall second; 1 for a real staging"
     )
     control: ControlSettings = ControlSettings()
