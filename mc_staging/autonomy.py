@@ -20,7 +20,7 @@ from mc_staging.errors import BadInput, PolicyRefused
 from mc_staging.metrics import ControlMetrics
 from mc_staging.model import active_faults
 from mc_staging.seed import TenantRecord
-from mc_staging.tokens import TokenRefused, mint, token_fingerprint, verify
+from mc_staging.tokens import TokenRefused, approval_ttl, mint, token_fingerprint, verify
 
 TIERS = ("T0", "T1", "T2", "T3")
 SCOPES = ("read-only", "read-write")
@@ -216,12 +216,11 @@ class AutonomyEngine:
 
     # approve -----------------------------------------------------------------------------
     async def approve(
-        self, tenant: TenantRecord, simulation: dict[str, object], approver: str, ttl: float
+        self, tenant: TenantRecord, simulation: dict[str, object], approver: str, ttl: object
     ) -> dict[str, object]:
+        seconds = approval_ttl(ttl)
         sim = self.load_simulation(tenant, simulation)
-        if ttl <= 0:
-            raise BadInput(f"--ttl-seconds must be positive, got {ttl!r}")
-        token, approval = mint(self.key, tenant.id, str(sim["digest"]), approver, ttl)
+        token, approval = mint(self.key, tenant.id, str(sim["digest"]), approver, seconds)
         self.store.append_provenance(
             approver,
             "autonomy.approve",

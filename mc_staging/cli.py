@@ -74,13 +74,19 @@ def write_record(path: str | None, record: object) -> None:
 
 
 class Group(click.Group):
-    """Turns StagingError into one stderr line and its exit code (never a traceback)."""
+    """Turns StagingError, and a subcommand's usage error, into one stderr line and its exit
+    code (never a traceback, never a usage screen for one bad option)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except StagingError as exc:
             click.echo(f"mc-staging: {exc.message}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else ""
+            hint = f" (see `{where} --help`)" if where else ""
+            click.echo(f"mc-staging: {BadInput(exc.format_message()).message}{hint}", err=True)
             sys.exit(exc.exit_code)
 
 

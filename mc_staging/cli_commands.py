@@ -18,6 +18,9 @@ from mc_staging.cli import (
     write_record,
 )
 from mc_staging.client import ControlClient
+from mc_staging.errors import BadInput, quoted
+from mc_staging.faults import fault_params
+from mc_staging.tokens import approval_ttl
 
 OPTIONAL_TENANT = click.option("--tenant", default=None, help="Only this tenant.")
 BOOL = click.Choice(["true", "false", "on", "off"], case_sensitive=False)
@@ -419,7 +422,7 @@ def autonomy_simulate(
     default=300.0,
     show_default=True,
     type=float,
-    help="Token lifetime in WALL seconds.",
+    help="Token lifetime in WALL seconds (above 0, at most a day).",
 )
 @JSON_OPTION
 @click.pass_context
@@ -427,6 +430,7 @@ def autonomy_approve(
     ctx: click.Context, tenant: str, from_sim: str, approver: str, ttl_seconds: float, as_json: bool
 ) -> None:
     """HITL approval: print a signed, single-use token bound to this simulation."""
+    ttl_seconds = approval_ttl(ttl_seconds)
     result = ControlClient(state(ctx)).call(
         "autonomy.approve",
         {
@@ -538,16 +542,15 @@ def faults_inject(
     params: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    parsed: dict[str, object] = {}
+    given: dict[str, str] = {}
     for item in params:
         key, sep, value = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not key=value", param_hint="--param")
-        try:
-            parsed[key] = float(value)
-        except ValueError:
-            parsed[key] = value.lower() == "true" if value.lower() in ("true", "false") else value
-    call(ctx, "faults.inject", as_json, kind=kind, tenant=tenant, region=region, params=parsed)
+        if not sep or not key:
+            raise BadInput(f"--param {quoted(item)} is not key=value")
+        given[key] = value
+    # checked here too, so a bad value is refused (exit 2) before anything reaches the staging
+    checked = fault_params(kind, given)
+    call(ctx, "faults.inject", as_json, kind=kind, tenant=tenant, region=region, params=checked)
 
 
 @faults.command("remove")

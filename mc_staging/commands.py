@@ -6,12 +6,13 @@ prints it (``--json``) or a human line. Argument errors raise BadInput (exit 2).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import httpx
 
-from mc_staging.errors import BadInput, PolicyRefused
+from mc_staging.errors import BadInput, PolicyRefused, quoted
 from mc_staging.model import RuntimeConfig
 from mc_staging.tripwires import ACTIONS
 
@@ -38,6 +39,31 @@ def _bool(args: dict[str, object], name: str, default: bool = False) -> bool:
     if text in ("false", "off", "no", "0"):
         return False
     raise BadInput(f"--{name.replace('_', '-')} must be true or false, got {value!r}")
+
+
+def _number(args: dict[str, object], name: str, default: float, low: float, high: float) -> float:
+    """A finite number argument in [low, high]; the CLI sends numbers, other callers may send
+    their text. A boolean is not a number."""
+    value = args.get(name, default)
+    number: float | None = None
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):
+            number = None
+    if number is None or not math.isfinite(number) or not low <= number <= high:
+        raise BadInput(
+            f"--{name.replace('_', '-')} must be a number from {low:g} to {high:g}, "
+            f"got {quoted(value)}"
+        )
+    return number
+
+
+def _whole(args: dict[str, object], name: str, default: int, low: int, high: int) -> int:
+    number = _number(args, name, default, low, high)
+    if not number.is_integer():
+        raise BadInput(f"--{name.replace('_', '-')} must be a whole number, got {number:g}")
+    return int(number)
 
 
 def _record(args: dict[str, object], name: str) -> dict[str, object]:
@@ -118,7 +144,7 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         }
 
     async def glb_bias(args: dict[str, object]) -> object:
-        weight = int(str(args.get("weight", 100)))
+        weight = _whole(args, "weight", 100, 0, 100)
         return await plane.bias(tenant(args), _str(args, "region"), weight)
 
     async def glb_unbias(args: dict[str, object]) -> object:
@@ -164,7 +190,7 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
         tenant_id = plane.tenant(str(args["tenant"])).id if args.get("tenant") else None
         ok, broken = plane.store.verify_provenance()
         return {
-            "records": plane.store.provenance(tenant_id, int(str(args.get("limit", 1000)))),
+            "records": plane.store.provenance(tenant_id, _whole(args, "limit", 1000, 1, 1_000_000)),
             "chain_valid": ok,
             "first_broken_seq": broken,
         }
@@ -206,12 +232,7 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
 
     async def readiness_set_budget(args: dict[str, object]) -> object:
         record = tenant(args)
-        try:
-            units = float(str(args.get("units_per_second")))
-        except ValueError as exc:
-            raise BadInput("--units-per-second must be a number") from exc
-        if units <= 0:
-            raise BadInput(f"--units-per-second must be positive, got {units}")
+        units = _number(args, "units_per_second", math.nan, 1, 1e9)
         record.readiness.query_budgets["units_per_second"] = units
         await plane.save(record, "readiness.set-budget", {"units_per_second": units})
         return {"tenant": record.id, "query_budgets": record.readiness.query_budgets}
@@ -276,7 +297,7 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
             tenant(args),
             _record(args, "simulation"),
             str(args.get("approver") or "hitl-operator"),
-            float(str(args.get("ttl_seconds", 300))),
+            args.get("ttl_seconds", 300.0),
         )
 
     async def autonomy_enact(args: dict[str, object]) -> object:

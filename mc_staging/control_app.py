@@ -24,14 +24,14 @@ from starlette.routing import Route
 from mc_staging.autonomy import AutonomyEngine
 from mc_staging.commands import build_commands
 from mc_staging.control_plane import ControlPlane
-from mc_staging.errors import BadInput, StagingError
+from mc_staging.errors import BadInput, StagingError, quoted
 from mc_staging.metrics import exposition
 from mc_staging.model import STAGE_INDEX, STAGES
 from mc_staging.seed import TenantRecord
 from mc_staging.statedir import StateDir
 from mc_staging.tripwires import BURN_SLOW, Firing, Reading, Sampler, TripwireEvaluator
 from mc_staging.upstream import UpstreamError, UpstreamPool
-from mc_staging.wiring import error_response, guarded
+from mc_staging.wiring import error_response, guarded, json_object, query_number
 
 Handler = Callable[[dict[str, object]], Awaitable[object]]
 
@@ -238,8 +238,8 @@ class ControlServer:
 
     # routes ------------------------------------------------------------------------------
     async def config_route(self, request: Request) -> Response:
-        since = int(request.query_params.get("since", "-1"))
-        wait = min(float(request.query_params.get("wait", "0")), 10.0)
+        since = int(query_number(request, "since", -1))
+        wait = min(query_number(request, "wait", 0.0), 10.0)
         component = request.query_params.get("component")
         if component:
             self.plane.seen_versions[component] = since
@@ -253,12 +253,7 @@ class ControlServer:
         handler = self.commands.get(name)
         if handler is None:
             return error_response(BadInput(f"command {name!r} unknown"))
-        try:
-            args = await request.json()
-        except ValueError:
-            args = {}
-        if not isinstance(args, dict):
-            return error_response(BadInput("command arguments must be a JSON object"))
+        args = await json_object(request, f"the body of command {name!r}", empty_ok=True)
         op_id = args.pop("op_id", None)
         if op_id:
             previous = self.plane.store.op_result(str(op_id))
@@ -279,16 +274,10 @@ class ControlServer:
             return JSONResponse(
                 {"faults": [self.plane.public_fault(f) for f in self.plane.store.faults()]}
             )
-        body = await request.json()
-        if not isinstance(body, dict) or "kind" not in body:
-            raise BadInput("fault body must be a JSON object with 'kind'")
+        body = await json_object(request, "fault body")
+        kind, tenant, region, params = _fault_request(body)
         async with self.plane.lock:
-            fault = await self.plane.inject(
-                str(body["kind"]),
-                body.get("tenant") or None,
-                body.get("region") or None,
-                dict(body.get("params") or {}),
-            )
+            fault = await self.plane.inject(kind, tenant, region, params)
         return JSONResponse(self.plane.public_fault(fault), status_code=201)
 
     async def admin_fault_delete(self, request: Request) -> Response:
@@ -338,3 +327,32 @@ class ControlServer:
             ],
             lifespan=self.lifespan,
         )
+
+
+_FAULT_FIELDS = ("kind", "tenant", "region", "params")
+
+
+def _fault_request(
+    body: dict[str, object],
+) -> tuple[str, str | None, str | None, dict[str, object]]:
+    """(kind, tenant, region, params) of a ``POST /admin/faults`` body, or BadInput (400)."""
+    unknown = sorted(set(body) - set(_FAULT_FIELDS))
+    if unknown:
+        raise BadInput(
+            f"fault body field {quoted(unknown[0])} unknown: use {', '.join(_FAULT_FIELDS)}"
+        )
+    kind = body.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise BadInput(f"fault body needs 'kind', a fault kind name, got {quoted(kind)}")
+    scope: list[str | None] = []
+    for name in ("tenant", "region"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadInput(f"fault body {name!r} must be a string or null, got {quoted(value)}")
+        scope.append(value or None)
+    params = body.get("params")
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise BadInput(f"fault body 'params' must be a JSON object, got {quoted(params)}")
+    return kind, scope[0], scope[1], params

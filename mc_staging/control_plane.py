@@ -13,15 +13,16 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Mapping
 
 import httpx
 
 from mc_staging import defects as defect_switches
 from mc_staging.control_store import ControlStore
-from mc_staging.errors import BadInput, PolicyRefused
+from mc_staging.errors import BadInput, PolicyRefused, Unreachable, quoted
+from mc_staging.faults import fault_params
 from mc_staging.metrics import ControlMetrics
 from mc_staging.model import (
-    FAULT_KINDS,
     STAGE_INDEX,
     STAGE_MIN_PLAN_SECONDS,
     STAGE_SECONDARY_WEIGHT,
@@ -362,14 +363,15 @@ class ControlPlane:
         kind: str,
         tenant: str | None,
         region: str | None,
-        params: dict[str, float | str | bool],
+        params: Mapping[str, object],
     ) -> Fault:
-        if kind not in FAULT_KINDS:
-            raise BadInput(f"fault kind {kind!r} unknown: use one of {', '.join(FAULT_KINDS)}")
+        checked = fault_params(kind, params)
         if tenant is not None:
             self.tenant(tenant)
         if region is not None and region not in {r.id for r in REGIONS}:
-            raise BadInput(f"region {region!r} unknown")
+            raise BadInput(
+                f"region {quoted(region)} unknown: use one of {', '.join(r.id for r in REGIONS)}"
+            )
         needs_tenant = kind in (
             "conflict-storm",
             "non-persisted-burst",
@@ -386,13 +388,19 @@ class ControlPlane:
             kind=kind,
             tenant=tenant,
             region=region,
-            params={k: _coerce(v) for k, v in params.items()},
+            params=dict(checked),
             injected_at=time.time(),
         )
         if kind == "region-crash":
             self._kill_region(str(region))
         if kind == "derived-drift":
-            fault = await self._drift(fault)
+            try:
+                fault = await self._drift(fault)
+            except httpx.HTTPError as exc:
+                raise Unreachable(
+                    f"a region of {tenant} did not answer ({type(exc).__name__}), so the "
+                    f"derived-drift fault was not injected; check `mc-staging status`"
+                ) from None
         self.store.add_fault(fault)
         self.store.append_provenance(
             "admin",
@@ -402,7 +410,7 @@ class ControlPlane:
                 "fault_id": fault.id,
                 "kind": kind,
                 "region": region,
-                "params": {k: v for k, v in params.items() if k != "original"},
+                "params": checked,
             },
         )
         await self.publish()
@@ -478,17 +486,3 @@ class ControlPlane:
         data = fault.model_dump()
         data["params"] = {k: v for k, v in fault.params.items() if k != "original"}
         return data
-
-
-def _coerce(value: float | str | bool) -> float | str | bool:
-    """Fault params arrive as JSON values or as strings (chaos experiments substitute
-    ``${...}`` into strings): "true"/"false" become booleans, numeric strings floats."""
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "false"):
-            return lowered == "true"
-        try:
-            return float(lowered)
-        except ValueError:
-            return value
-    return value

@@ -26,7 +26,7 @@ from mc_staging.metrics import GlbMetrics, exposition
 from mc_staging.model import RuntimeConfig, TenantRuntime
 from mc_staging.statedir import StateDir
 from mc_staging.upstream import UpstreamError, UpstreamPool
-from mc_staging.wiring import ConfigFollower, async_client, guarded
+from mc_staging.wiring import ConfigFollower, async_client, guarded, json_object
 
 WRITES = {"put_entity", "delete_entity"}
 
@@ -180,7 +180,7 @@ class GlbServer:
 
     async def replay(self, request: Request) -> Response:
         """Re-send journaled writes of a tenant; regions dedupe by op id (idempotent)."""
-        tenant = (await request.json()).get("tenant")
+        tenant = (await json_object(request, "replay body")).get("tenant")
         replayed = duplicates = failed = 0
         errors: list[dict[str, object]] = []
         keep: list[dict[str, object]] = []

@@ -47,19 +47,6 @@ STAGE_MIN_PLAN_SECONDS: dict[str, float] = {
     "rolled-back": 0.0,
 }
 
-FAULT_KINDS: tuple[str, ...] = (
-    "replication-delay",
-    "replication-partition",
-    "error-rate",
-    "latency",
-    "region-crash",
-    "residency-regression",
-    "conflict-storm",
-    "non-persisted-burst",
-    "derived-drift",
-    "placement-drift",
-)
-
 PERSISTED_QUERIES: tuple[str, ...] = (
     "get_entity",
     "put_entity",

@@ -23,14 +23,14 @@ from starlette.routing import Route
 
 from mc_staging.dataplane import DataPlane
 from mc_staging.defects import active
-from mc_staging.errors import BadInput
+from mc_staging.errors import BadInput, quoted
 from mc_staging.metrics import RegionMetrics, exposition
 from mc_staging.model import RuntimeConfig, faults_for
 from mc_staging.replication import PeerApplier
 from mc_staging.seed import REGIONS
 from mc_staging.statedir import StateDir
 from mc_staging.store import ApplyOutcome, RegionStore
-from mc_staging.wiring import ConfigFollower, async_client, guarded
+from mc_staging.wiring import ConfigFollower, async_client, guarded, json_object, query_number
 
 
 class RegionServer:
@@ -209,8 +209,8 @@ class RegionServer:
         return Response(exposition(self.metrics.registry), media_type="text/plain; version=0.0.4")
 
     async def feed(self, request: Request) -> Response:
-        since = int(request.query_params.get("since", "0"))
-        wait = min(float(request.query_params.get("wait", "0")), 5.0)
+        since = int(query_number(request, "since", 0))
+        wait = min(query_number(request, "wait", 0.0), 5.0)
         entries = self.store.feed_since(since)
         if not entries and wait > 0:
             event = self.feed_event
@@ -279,7 +279,12 @@ class RegionServer:
     async def derived(self, request: Request) -> Response:
         """Compare-and-set derived rows: 409 when the current rows differ from ``expected``."""
         tenant = request.path_params["tenant"]
-        body = await request.json()
+        body = await json_object(request, "derived-rows body")
+        values = body.get("values")
+        if not isinstance(values, dict):
+            raise BadInput(
+                f"derived-rows body 'values' must be a JSON object, got {quoted(values)}"
+            )
         spec = self.config().tenants.get(tenant)
         if spec is None:
             raise BadInput(f"tenant {tenant!r} unknown")
@@ -302,8 +307,8 @@ class RegionServer:
                     {"error": "drift", "message": "derived rows changed", "drifted": drifted},
                     status_code=409,
                 )
-        values = {str(k): (None if v is None else str(v)) for k, v in body["values"].items()}
-        self.store.set_derived(tenant, values)
+        rows = {str(k): (None if v is None else str(v)) for k, v in values.items()}
+        self.store.set_derived(tenant, rows)
         return JSONResponse(
             {
                 "tenant": tenant,

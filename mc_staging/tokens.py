@@ -11,13 +11,34 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from dataclasses import dataclass
 
-from mc_staging.errors import BadInput
+from mc_staging.errors import BadInput, quoted
 
 PREFIX = "mcat1"
+MAX_TTL_SECONDS = 86_400.0
+"""Longest approval a HITL operator can grant: a day of wall time."""
+
+
+def approval_ttl(value: object) -> float:
+    """A token lifetime (``--ttl-seconds``): finite, positive, at most ``MAX_TTL_SECONDS``.
+
+    NaN, infinity and 1e300 would mint a token that never expires (or none at all)."""
+    number: float | None = None
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):
+            number = None
+    if number is None or not math.isfinite(number) or not 0 < number <= MAX_TTL_SECONDS:
+        raise BadInput(
+            f"--ttl-seconds must be a number of wall seconds above 0 and at most "
+            f"{MAX_TTL_SECONDS:g}, got {quoted(value)}"
+        )
+    return number
 
 
 class TokenRefused(BadInput):

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
+import math
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -19,7 +21,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mc_staging.errors import StagingError
+from mc_staging.errors import BadInput, StagingError, quoted
 from mc_staging.model import RuntimeConfig
 
 LOG = logging.getLogger("mc_staging")
@@ -41,6 +43,64 @@ def unauthorized() -> JSONResponse:
 
 def error_response(exc: StagingError) -> JSONResponse:
     return JSONResponse({"error": exc.kind, "message": exc.message}, status_code=exc.http_status)
+
+
+MAX_BODY_DEPTH = 64
+
+
+async def json_object(request: Request, what: str, *, empty_ok: bool = False) -> dict[str, object]:
+    """The request body as a JSON object, or BadInput (HTTP 400) saying why it is not one:
+    not JSON, NaN/Infinity, nested deeper than ``MAX_BODY_DEPTH``, not an object."""
+    raw = await request.body()
+    if empty_ok and not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw, parse_constant=_not_json)
+    except RecursionError:
+        body = None
+        deep = True
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, our NaN refusal
+        raise BadInput(f"{what} is not JSON ({quoted(str(exc))})") from None
+    else:
+        deep = _too_deep(body)
+    if deep:
+        raise BadInput(f"{what} nests objects or arrays more than {MAX_BODY_DEPTH} levels deep")
+    if not isinstance(body, dict):
+        raise BadInput(f"{what} must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def _not_json(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _too_deep(value: object) -> bool:
+    """Whether objects and arrays nest deeper than ``MAX_BODY_DEPTH`` (without recursing)."""
+    level = [value]
+    for _ in range(MAX_BODY_DEPTH):
+        children: list[object] = []
+        for node in level:
+            items = node.values() if isinstance(node, dict) else node
+            if isinstance(node, dict | list):
+                children += [child for child in items if isinstance(child, dict | list)]
+        if not children:
+            return False
+        level = children
+    return True
+
+
+def query_number(request: Request, name: str, default: float) -> float:
+    """A finite number from the query string, or BadInput (HTTP 400)."""
+    text = request.query_params.get(name)
+    if text is None:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise BadInput(f"query parameter {name!r} must be a number, got {quoted(text)}")
+    return number
 
 
 def guarded(

@@ -41,11 +41,12 @@ def test_cache_ttl_autotune() -> None:
     assert cache.get("T", "hot") is None
 
 
-def test_fault_params_from_chaos_strings_are_coerced() -> None:
-    from mc_staging.control_plane import _coerce
+def test_fault_params_from_chaos_strings_are_read_as_their_types() -> None:
+    from mc_staging.faults import fault_params
 
-    assert _coerce("false") is False
-    assert _coerce("True") is True
-    assert _coerce("20") == 20.0
-    assert _coerce("eu-west") == "eu-west"
-    assert _coerce(0.5) == 0.5
+    assert fault_params("residency-regression", {"leak_only": "false", "leak_percent": "20"}) == {
+        "leak_only": False,
+        "leak_percent": 20.0,
+    }
+    assert fault_params("residency-regression", {"leak_only": "True"}) == {"leak_only": True}
+    assert fault_params("error-rate", {"rate": 0.5}) == {"rate": 0.5}
