@@ -182,6 +182,8 @@ class EvidenceSession:
             config=self.config, path=self.paths.bundle, bundle=bundle
         )
         rehearsal = " (REHEARSAL: cannot satisfy a GA DoD item)" if bundle.rehearsal else ""
+        if bundle.draft_catalog:
+            rehearsal += f" (DRAFT CATALOG {bundle.catalog.version}: cannot satisfy a DoD item)"
         ephemeral = "; signed with an EPHEMERAL key" if bundle.signing.ephemeral else ""
         _report(self.config, f"evidence bundle: {self.paths.bundle}{rehearsal}{ephemeral}")
         overdue = review_warning(self.catalog, date.today())

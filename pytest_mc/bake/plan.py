@@ -25,9 +25,8 @@ from pytest_mc.evidence.records import (
 )
 from pytest_mc.metrics.evaluator import require_measurable
 from pytest_mc.policy.catalog import QiCatalog
-from pytest_mc.policy.timewindow import format_duration
+from pytest_mc.policy.timewindow import DAY_PLAN_SECONDS, format_duration
 
-DAY_PLAN_SECONDS = 86_400.0
 DEFAULT_SLICE_PLAN_SECONDS = 3_600.0
 _TOLERANCE = 1e-6
 

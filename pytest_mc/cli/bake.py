@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn
 
-from pytest_mc.bake.plan import DAY_PLAN_SECONDS, make_plan
+from pytest_mc.bake.plan import make_plan
 from pytest_mc.bake.runner import BakeRequest, BakeResult, LiveGate, run_bake
 from pytest_mc.cli.options import catalog_option
 from pytest_mc.errors import InputError
@@ -27,7 +27,7 @@ from pytest_mc.evidence.records import BakeCheckpoint, BakePlanInfo, DayVerdict
 from pytest_mc.evidence.signing import load_signing_key
 from pytest_mc.evidence.streak import GreenStreak
 from pytest_mc.policy.catalog import load_catalog
-from pytest_mc.policy.timewindow import format_duration, parse_duration
+from pytest_mc.policy.timewindow import DAY_PLAN_SECONDS, format_duration, parse_duration
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
 from pytest_mc.target.loader import load_profile
 from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local_staging
@@ -229,7 +229,7 @@ def _report(console: Console, result: BakeResult) -> None:
     if streak is not None:
         label = " (rehearsal: cannot satisfy the GA DoD)" if streak.rehearsal else ""
         console.print(
-            f"green streak of the tenant: {streak.current_days} day(s){label}"
+            f"green streak of the tenant: {streak.note or f'{streak.current_days} day(s)'}{label}"
             + (f"; last reset: {streak.broken_by}" if streak.broken_by else "")
         )
     rehearsal = " REHEARSAL" if result.rehearsal else ""

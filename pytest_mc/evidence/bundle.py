@@ -36,15 +36,21 @@ from pytest_mc.evidence.records import (
     ToolRun,
     TripwireObservation,
 )
-from pytest_mc.evidence.streak import GreenStreak, compute_streak
+from pytest_mc.evidence.streak import GreenStreak, compressed_days, compute_streak
 from pytest_mc.inputs import dotted
-from pytest_mc.policy.catalog import CatalogReference, QiCatalog
+from pytest_mc.policy.catalog import CatalogReference, QiCatalog, draft_label
 from pytest_mc.policy.verdict import Verdict
 from pytest_mc.schemas import validate_instance
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 BUNDLE_SCHEMA_VERSION: Literal[1] = 1
 RUN_WIDE = "run-wide"
+
+
+DRAFT_CATALOG_FIELD = (
+    "judged against a catalog that is not a published version (a DRAFT): it cannot satisfy "
+    "a DoD item"
+)
 
 
 class ChainSegment(BaseModel):
@@ -117,8 +123,19 @@ class DodRow(BaseModel):
     threshold: float
     verdict: Verdict
     rehearsal: bool
-    satisfied: bool = Field(description="pass, and from a run at time_scale 1 (not a rehearsal)")
+    draft_catalog: bool = Field(
+        default=False, description="judged against a catalog that is not a published version"
+    )
+    satisfied: bool = Field(
+        description="pass, from a run at time_scale 1 (not a rehearsal), against a published "
+        "catalog (not a draft)"
+    )
     reason: str
+    note: str | None = Field(
+        default=None,
+        description="what makes the value weaker than GA, shown beside it: "
+        "'14 days of 1h plan time'",
+    )
 
 
 class SigningInfo(BaseModel):
@@ -137,6 +154,7 @@ class EvidenceBundle(BaseModel):
     release: str
     generated_at: datetime
     rehearsal: bool
+    draft_catalog: bool = Field(default=False, description=DRAFT_CATALOG_FIELD)
     time_scales: tuple[float, ...]
     catalog: CatalogReference
     signing: SigningInfo
@@ -153,6 +171,7 @@ class BundleViews(BaseModel):
 
     model_config = _STRICT
     rehearsal: bool
+    draft_catalog: bool = Field(default=False, description=DRAFT_CATALOG_FIELD)
     time_scales: tuple[float, ...]
     catalog: CatalogReference
     runs: tuple[RunSummary, ...]
@@ -224,17 +243,20 @@ def materialize_views(chains: Sequence[ChainSegment], catalog: QiCatalog) -> Bun
         raise BundleError("the evidence chain has no run_started record; it is not a run's chain")
     tenant_ids = sorted({t for t in sections if t} | {t for t in scenarios if t})
     rehearsal = any(run.rehearsal for run in runs)
+    reference = references.pop()
+    draft = draft_label(reference)
     return BundleViews(
         rehearsal=rehearsal,
+        draft_catalog=draft is not None,
         time_scales=tuple(sorted({run.target.time_scale for run in runs})),
-        catalog=references.pop(),
+        catalog=reference,
         runs=tuple(runs),
         tenants={
             t: _section(sections.get(t, {}), scenarios.get(t, {}), tenant=t) for t in tenant_ids
         },
         run_wide=_section(sections.get(None, {}), scenarios.get(None, {})),
         autonomy_pilot=_section(pilot, {}),
-        dod=_dod_rows(chains, catalog, rehearsal),
+        dod=_dod_rows(chains, catalog, rehearsal, draft),
     )
 
 
@@ -344,13 +366,21 @@ def _section(
 
 
 def _dod_rows(
-    chains: Sequence[ChainSegment], catalog: QiCatalog, rehearsal: bool
+    chains: Sequence[ChainSegment], catalog: QiCatalog, rehearsal: bool, draft: str | None
 ) -> tuple[DodRow, ...]:
     latest: dict[tuple[str, str | None], Measurement] = {}
+    days: dict[str, list[DayVerdict]] = {}
     for chain in chains:
         for record in chain.records:
             if isinstance(record.body, Measurement):
                 latest[(record.body.qi_id, record.body.tenant)] = record.body
+            elif isinstance(record.body, DayVerdict):
+                days.setdefault(record.body.tenant, []).append(record.body)
+    weaker = [
+        *(["rehearsal: cannot satisfy a GA DoD item"] if rehearsal else []),
+        *([f"{draft}: cannot satisfy a DoD item"] if draft is not None else []),
+    ]
+    labels = f" ({'; '.join(weaker)})" if weaker else ""
     rows: list[DodRow] = []
     for qi in catalog.qis:
         if not qi.dod:
@@ -371,11 +401,17 @@ def _dod_rows(
                     threshold=qi.target,
                     verdict=Verdict.INCONCLUSIVE,
                     rehearsal=rehearsal,
+                    draft_catalog=draft is not None,
                     satisfied=False,
                     reason="not measured in this evidence",
                 )
             )
         for m in measured:
+            streak = (
+                compute_streak(m.tenant, days.get(m.tenant, ()))
+                if qi.kind == "streak" and m.tenant is not None
+                else None
+            )
             rows.append(
                 DodRow(
                     qi_id=qi.id,
@@ -387,9 +423,14 @@ def _dod_rows(
                     threshold=m.threshold,
                     verdict=m.verdict,
                     rehearsal=rehearsal,
-                    satisfied=m.verdict == Verdict.PASS and not rehearsal,
-                    reason=m.reason
-                    + (" (rehearsal: cannot satisfy a GA DoD item)" if rehearsal else ""),
+                    draft_catalog=draft is not None,
+                    satisfied=m.verdict == Verdict.PASS and not weaker,
+                    reason=m.reason + labels,
+                    note=(
+                        None
+                        if streak is None
+                        else compressed_days(m.value, streak.day_plan_seconds)
+                    ),
                 )
             )
     return tuple(rows)

@@ -5,7 +5,8 @@ days green"). It is never stored as a number someone could edit: the bundle and
 `mc-verify bake` both recompute it from `DayVerdict` records. A red day resets it to 0; a
 missing day breaks it (a gap in a bake's day numbers, or at least one day length of plan
 time between two days that nobody observed); days of different lengths or time scales never
-join one streak, so a compressed rehearsal day cannot extend a real one.
+join one streak, so a compressed rehearsal day cannot extend a real one, and a streak of days
+shorter than 24h of plan time says so beside its count ("14 days of 1h plan time").
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_mc.evidence.records import DayVerdict
+from pytest_mc.policy.timewindow import DAY_PLAN_SECONDS, format_duration
 
 
 class DayRef(BaseModel):
@@ -38,6 +40,29 @@ class GreenStreak(BaseModel):
     broken_by: str | None = Field(
         default=None, description="why the streak last restarted (red or missing day)"
     )
+    day_plan_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="plan seconds of the latest judged day, so of every day of the current "
+        "streak (86400 on a real staging; a rehearsal may judge shorter days)",
+    )
+
+    @property
+    def note(self) -> str | None:
+        """``"14 days of 1h plan time"`` when the streak's days are shorter than 24h, else None."""
+        return compressed_days(self.current_days, self.day_plan_seconds)
+
+
+def compressed_days(days: float | None, day_plan_seconds: float | None) -> str | None:
+    """A day count with the length of its days, when they are shorter than the plan's 24h.
+
+    ``compressed_days(14, 3600) == "14 days of 1h plan time"``; ``None`` for 24h days or an
+    unknown length, so a figure that is weaker than GA is labelled where it is shown.
+    """
+    if days is None or day_plan_seconds is None or day_plan_seconds >= DAY_PLAN_SECONDS:
+        return None
+    unit = "day" if days == 1 else "days"
+    return f"{days:g} {unit} of {format_duration(day_plan_seconds)} plan time"
 
 
 def _label(day: DayVerdict) -> str:
@@ -109,4 +134,5 @@ def compute_streak(tenant: str, days: Iterable[DayVerdict]) -> GreenStreak:
         ),
         rehearsal=rehearsal,
         broken_by=broken_by,
+        day_plan_seconds=None if previous is None else previous.day_plan_seconds,
     )

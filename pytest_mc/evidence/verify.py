@@ -22,7 +22,7 @@ from pytest_mc.evidence.bundle import (
 from pytest_mc.evidence.chain import head_of, verify_chain
 from pytest_mc.evidence.records import Artifact
 from pytest_mc.evidence.signing import SignatureCheck, verify_signature
-from pytest_mc.policy.catalog import QiCatalog, review_warning
+from pytest_mc.policy.catalog import QiCatalog, check_reference, draft_label, review_warning
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ def verify_bundle(
             raise BundleError(f"{where}: head does not match its last record; records were removed")
         if verified and verified[0].hash != chain.chain_id:
             raise BundleError(f"{where}: chain_id does not match the hash of its first record")
+    check_reference(bundle.catalog, where=path.name)
     if bundle.catalog.digest != catalog.digest:
         raise BundleError(
             f"{path.name} was made against QI catalog {bundle.catalog.version} "
@@ -80,6 +81,9 @@ def verify_bundle(
         )
     if bundle.rehearsal:
         warnings.append("rehearsal evidence (time_scale != 1): it cannot satisfy a GA DoD item")
+    draft = draft_label(bundle.catalog)
+    if draft is not None:
+        warnings.append(f"{draft} evidence (not a published catalog): it cannot satisfy a DoD item")
     overdue = review_warning(catalog, date.today())
     if overdue is not None:
         warnings.append(overdue)

@@ -11,6 +11,9 @@ import re
 
 from pytest_mc.errors import InputError
 
+# A day as the plan means it ("14 consecutive days green"): 24h of plan time. A rehearsal
+# may judge shorter days; everything that reports a day count says when they were shorter.
+DAY_PLAN_SECONDS = 86_400.0
 _UNIT_SECONDS: dict[str, int] = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?[dhms])+")

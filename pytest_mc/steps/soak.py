@@ -18,7 +18,7 @@ import logging
 import pytest
 from pytest_bdd import parsers, then, when
 
-from pytest_mc.bake.plan import DAY_PLAN_SECONDS, make_plan
+from pytest_mc.bake.plan import make_plan
 from pytest_mc.bake.runner import BakeRequest, BakeResult, LiveGate, run_bake
 from pytest_mc.dod.items import STREAK_QI
 from pytest_mc.evidence.records import BakeCheckpoint, BakePlanInfo, DayVerdict
@@ -26,6 +26,7 @@ from pytest_mc.evidence.streak import GreenStreak
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.crosscheck import check_stated
+from pytest_mc.policy.timewindow import DAY_PLAN_SECONDS
 from pytest_mc.policy.verdict import Verdict, judge
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
