@@ -4,7 +4,8 @@ The pilot is expanded only when every acceptance KPI of plan §B.2 and the DoD p
 pilot tenant's evidence (autonomy success, compensation and simulation false-negative rates
 with their confidence bounds, zero P1s, no SLO regression, cost within budget, zero privacy
 incidents), no pilot tripwire fired (one induced by a chaos experiment to test the guardrail
-does not count), and the evidence is not a rehearsal. Anything else is "hold", with every
+does not count), and the evidence is neither a rehearsal nor judged against a draft catalog
+(one that is not a published version). Anything else is "hold", with every
 reason listed and, for an unsettled rate, how many more clean trials would settle it.
 Missing data is a reason to hold, never a pass.
 """
@@ -27,7 +28,7 @@ from pytest_mc.evidence.records import (
     ToolRun,
     TripwireObservation,
 )
-from pytest_mc.policy.catalog import CatalogReference, QiCatalog
+from pytest_mc.policy.catalog import CatalogReference, QiCatalog, draft_label
 from pytest_mc.policy.verdict import Ratio, Verdict, judge
 
 DECISION_SCHEMA_VERSION: Literal[1] = 1
@@ -79,8 +80,13 @@ class Week5Decision(BaseModel):
     catalog: CatalogReference
     time_scales: tuple[float, ...]
     rehearsal: bool
+    draft_catalog: bool = Field(
+        default=False,
+        description="the evidence was judged against a catalog that is not a published "
+        'version: it cannot decide "expand"',
+    )
     kpis_support_expansion: bool = Field(
-        description="every KPI passes and no tripwire fired, whatever the time scale"
+        description="every KPI passes and no tripwire fired, whatever the time scale or catalog"
     )
     kpis: tuple[KpiResult, ...]
     p1_incidents: float | None
@@ -126,6 +132,12 @@ def decide(
             f"for production"
             + ("; on these KPIs a production run would expand" if supported else "")
         )
+    draft = draft_label(views.catalog)
+    if draft is not None:
+        reasons.append(
+            f"the evidence was judged against {draft}, not a published version: it cannot "
+            f'decide "expand"'
+        )
     by_name = {kpi.qi_id: kpi for kpi in kpis}
     return Week5Decision(
         decision="expand" if not reasons else "hold",
@@ -135,6 +147,7 @@ def decide(
         catalog=views.catalog,
         time_scales=views.time_scales,
         rehearsal=views.rehearsal,
+        draft_catalog=draft is not None,
         kpis_support_expansion=supported,
         kpis=kpis,
         p1_incidents=_number(by_name["p1_incidents"]),

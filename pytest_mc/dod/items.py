@@ -4,8 +4,9 @@ The plan's three DoD lines become eleven items: for TENANT_004 and TENANT_005, A
 through the gated rollout and 14 consecutive green days; for the Tier-3 pilot on TENANT_001,
 zero P1s and the three KPI rates; then the evidence bundle signed with its chain intact, the
 GA delta report appended, and the frozen QI catalog v1 referenced by digest. Each item says
-where in the bundle it was read and whether that evidence is a rehearsal (time scale != 1),
-which can judge an item but never satisfy it.
+where in the bundle it was read and whether that evidence is a rehearsal (time scale != 1) or
+was judged against a draft catalog (not a published version): either can judge an item but
+never satisfy it. A streak of days shorter than 24h of plan time says so beside its count.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pytest_mc.dod.measured import (
 from pytest_mc.drivers.gates import VALIDATION_GATES
 from pytest_mc.evidence.records import Artifact, DayVerdict, Measurement
 from pytest_mc.evidence.streak import compute_streak
-from pytest_mc.policy.catalog import CatalogReference, QiCatalog
+from pytest_mc.policy.catalog import CatalogReference, QiCatalog, draft_label
 from pytest_mc.policy.verdict import Verdict, judge
 
 EXPANSION_TENANTS = ("TENANT_004", "TENANT_005")
@@ -54,7 +55,13 @@ class DodItem(Judged):
     title: str
     tenant: str | None = None
     qi_id: str | None = None
-    met: bool = Field(description="verdict pass from evidence that is not a rehearsal")
+    draft_catalog: bool = Field(
+        default=False, description="the evidence was judged against a draft catalog"
+    )
+    met: bool = Field(
+        description="verdict pass from evidence that is not a rehearsal and was judged against "
+        "a published catalog"
+    )
 
 
 class DodReport(BaseModel):
@@ -67,8 +74,15 @@ class DodReport(BaseModel):
     catalog: CatalogReference
     time_scales: tuple[float, ...]
     rehearsal: bool
+    draft_catalog: bool = Field(
+        default=False,
+        description="the evidence was judged against a catalog that is not a published "
+        "version: no item can be met",
+    )
     items: tuple[DodItem, ...]
-    met: bool = Field(description="every item met and every run at time scale 1")
+    met: bool = Field(
+        description="every item met, every run at time scale 1, against a published catalog"
+    )
     summary: str
 
     def item(self, item_id: str) -> DodItem:
@@ -81,6 +95,7 @@ class DodReport(BaseModel):
 
 def evaluate_dod(evidence: DodEvidence, catalog: QiCatalog) -> DodReport:
     """Judge every DoD item from `evidence` against `catalog` (the frozen QI catalog v1)."""
+    draft = draft_label(evidence.views.catalog)
     items: list[DodItem] = []
     for tenant in EXPANSION_TENANTS:
         items.append(
@@ -89,6 +104,7 @@ def evaluate_dod(evidence: DodEvidence, catalog: QiCatalog) -> DodReport:
                 1,
                 f"{tenant} at A/A GA",
                 ga_reached(evidence, catalog, tenant),
+                draft=draft,
                 tenant=tenant,
                 qi_id=GA_SOAK_QI,
             )
@@ -99,6 +115,7 @@ def evaluate_dod(evidence: DodEvidence, catalog: QiCatalog) -> DodReport:
                 1,
                 f"{tenant} 14 consecutive days green",
                 green_streak(evidence, catalog, tenant),
+                draft=draft,
                 tenant=tenant,
                 qi_id=STREAK_QI,
             )
@@ -107,33 +124,55 @@ def evaluate_dod(evidence: DodEvidence, catalog: QiCatalog) -> DodReport:
         qi = catalog.get(qi_id)
         judged = judged_measurement(evidence, qi, PILOT_TENANT)
         items.append(
-            _item(qi_id, 2, f"Tier-3 pilot: {qi.title}", judged, tenant=PILOT_TENANT, qi_id=qi_id)
+            _item(
+                qi_id,
+                2,
+                f"Tier-3 pilot: {qi.title}",
+                judged,
+                draft=draft,
+                tenant=PILOT_TENANT,
+                qi_id=qi_id,
+            )
         )
     items.append(
         _item(
-            "evidence_bundle", 3, "Evidence bundle signed, chain intact", bundle_integrity(evidence)
+            "evidence_bundle",
+            3,
+            "Evidence bundle signed, chain intact",
+            bundle_integrity(evidence),
+            draft=draft,
         )
     )
-    items.append(_item("ga_delta_report", 3, "GA delta report appended", ga_delta_report(evidence)))
+    items.append(
+        _item(
+            "ga_delta_report",
+            3,
+            "GA delta report appended",
+            ga_delta_report(evidence),
+            draft=draft,
+        )
+    )
     items.append(
         _item(
             "qi_catalog",
             3,
             "QI catalog v1 frozen and referenced",
             catalog_referenced(evidence, catalog),
+            draft=draft,
         )
     )
     views = evidence.views
-    all_met = all(item.met for item in items) and not views.rehearsal
+    all_met = all(item.met for item in items) and not views.rehearsal and draft is None
     return DodReport(
         evidence=evidence.label,
         release=evidence.release,
         catalog=views.catalog,
         time_scales=views.time_scales,
         rehearsal=views.rehearsal,
+        draft_catalog=draft is not None,
         items=tuple(items),
         met=all_met,
-        summary=_summary(items, views.rehearsal, views.time_scales),
+        summary=_summary(items, views.rehearsal, views.time_scales, draft),
     )
 
 
@@ -143,6 +182,7 @@ def _item(
     title: str,
     judged: Judged,
     *,
+    draft: str | None,
     tenant: str | None = None,
     qi_id: str | None = None,
 ) -> DodItem:
@@ -153,19 +193,27 @@ def _item(
         title=title,
         tenant=tenant,
         qi_id=qi_id,
-        met=judged.verdict == Verdict.PASS and not judged.rehearsal,
+        draft_catalog=draft is not None,
+        met=judged.verdict == Verdict.PASS and not judged.rehearsal and draft is None,
     )
 
 
-def _summary(items: list[DodItem], rehearsal: bool, scales: tuple[float, ...]) -> str:
+def _summary(
+    items: list[DodItem], rehearsal: bool, scales: tuple[float, ...], draft: str | None
+) -> str:
     unmet = [item for item in items if not item.met]
     counts = {v: sum(item.verdict == v for item in items) for v in Verdict}
     tally = ", ".join(f"{counts[v]} {v.value}" for v in Verdict)
-    if rehearsal:
+    if rehearsal or draft is not None:
         shown = ", ".join(f"{scale:g}" for scale in scales)
+        weaker = [
+            *([f"rehearsal evidence (time scale {shown})"] if rehearsal else []),
+            *([f"evidence judged against {draft} (not a published version)"] if draft else []),
+        ]
+        kind = "a GA DoD item" if rehearsal else "a DoD item"
         return (
-            f"DoD not met: rehearsal evidence (time scale {shown}) cannot satisfy a GA DoD "
-            f"item ({tally} of {len(items)} items)"
+            f"DoD not met: {' and '.join(weaker)} cannot satisfy {kind} "
+            f"({tally} of {len(items)} items)"
         )
     if unmet:
         return f"DoD not met: {len(unmet)} of {len(items)} items unmet ({tally})"
@@ -278,9 +326,11 @@ def green_streak(evidence: DodEvidence, catalog: QiCatalog, tenant: str) -> Judg
     judgement = judge(qi, streak.current_days, samples=streak.days_judged)
     rehearsal = streak.rehearsal if streak.current_days else any(day.rehearsal for day in days)
     broken = f"; last reset: {streak.broken_by}" if streak.broken_by else ""
+    # A rehearsal may compress a day beyond its time scale: the count says of what days.
+    counted = streak.note or f"{streak.current_days} days"
     return Judged(
         value=float(streak.current_days),
-        shown=f"{streak.current_days} days ({streak.days_judged} judged)",
+        shown=f"{counted} ({streak.days_judged} judged)",
         threshold=rule_text(qi),
         verdict=judgement.verdict,
         rehearsal=rehearsal,

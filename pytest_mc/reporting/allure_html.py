@@ -1,9 +1,10 @@
 """The auditors' HTML report: one self-contained file that Allure 3 renders from a run's results.
 
 Owns finding Allure 3 (the checkout's `node_modules/.bin/allure`, then PATH), the report's
-configuration (single file, named after the release and whether the run was a rehearsal,
-analytics off), running it through the project's tool runner, and checking that the file it
-wrote loads nothing from the network before it replaces the previous report of that release.
+configuration (single file, named after the release, whether the run was a rehearsal and
+whether it was judged against a draft catalog, analytics off), running it through the
+project's tool runner, and checking that the file it wrote loads nothing from the network
+before it replaces the previous report of that release.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.errors import InputError, McError, TargetError, ToolMissingError
 from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.records import ActivityRecord
+from pytest_mc.policy.catalog import draft_label
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE
 
 ALLURE_TIMEOUT_SECONDS = 600.0
@@ -71,14 +73,25 @@ def report_file(out_dir: Path, release: str) -> Path:
     return out_dir / f"allure-report-{release}.html"
 
 
-def report_name(release: str, *, rehearsal: bool | None, time_scales: Sequence[float] = ()) -> str:
-    """The title the report shows: the release, and whether the run was a rehearsal."""
+def report_name(
+    release: str,
+    *,
+    rehearsal: bool | None,
+    time_scales: Sequence[float] = (),
+    draft_catalog: str | None = None,
+) -> str:
+    """The title the report shows: the release, whether the run was a rehearsal, and the draft
+    catalog (``"draft catalog 1.1.0"``) it was judged against, if any."""
     if rehearsal is None:
         return f"MC {release} (no evidence bundle: whether it was a rehearsal is unknown)"
     scales = "/".join(f"{scale:g}" for scale in time_scales) or "?"
     if rehearsal:
-        return f"MC {release}: REHEARSAL at time scale {scales} (cannot satisfy a GA DoD item)"
-    return f"MC {release}: staging verification at time scale {scales}"
+        name = f"MC {release}: REHEARSAL at time scale {scales}"
+    else:
+        name = f"MC {release}: staging verification at time scale {scales}"
+    if draft_catalog is not None:
+        return f"{name}, {draft_catalog.upper()} (cannot satisfy a DoD item)"
+    return f"{name} (cannot satisfy a GA DoD item)" if rehearsal else name
 
 
 def locate_allure(
@@ -222,7 +235,12 @@ def _name_from_bundle(out_dir: Path, release: str) -> str:
     if not bundle_path.is_file():
         return report_name(release, rehearsal=None)
     bundle = read_bundle(bundle_path)
-    return report_name(release, rehearsal=bundle.rehearsal, time_scales=bundle.time_scales)
+    return report_name(
+        release,
+        rehearsal=bundle.rehearsal,
+        time_scales=bundle.time_scales,
+        draft_catalog=draft_label(bundle.catalog),
+    )
 
 
 def _config(name: str, output: Path) -> dict[str, object]:

@@ -18,6 +18,7 @@ from allure_commons.types import AttachmentType, LabelType
 
 from pytest_mc.evidence.records import Artifact, ChainRecord, Measurement, TripwireObservation
 from pytest_mc.items import marker_value, tenant_of
+from pytest_mc.policy.catalog import DRAFT_CATALOG, catalog_reference, draft_label
 from pytest_mc.policy.raci import workstream_for
 from pytest_mc.session import EvidenceSession, is_worker
 
@@ -76,6 +77,8 @@ class AllureEvidence:
         allure.dynamic.label(LabelType.SEVERITY, severity)
         if self.session.profile.is_rehearsal:
             allure.dynamic.tag("rehearsal")
+        if _draft(self.session) is not None:
+            allure.dynamic.tag(DRAFT_CATALOG)
 
     def pytest_mc_measurement_recorded(
         self, config: pytest.Config, record: ChainRecord, measurement: Measurement
@@ -125,12 +128,19 @@ def write_environment(directory: Path, session: EvidenceSession) -> None:
         "time_scale": f"{profile.time_scale:g}",
         "rehearsal": "yes (cannot satisfy a GA DoD item)" if profile.is_rehearsal else "no",
         "qi_catalog": f"{catalog.version} {catalog.status} {catalog.digest}",
+        "draft_catalog": "no"
+        if _draft(session) is None
+        else "yes (not a published version: cannot satisfy a DoD item)",
         "qi_catalog_review_due": catalog.review_due.isoformat(),
         "evidence_bundle": str(session.paths.bundle),
         "python": platform.python_version(),
     }
     lines = [f"{key}={_escape(value)}" for key, value in entries.items()]
     (directory / "environment.properties").write_text("\n".join(lines) + "\n")
+
+
+def _draft(session: EvidenceSession) -> str | None:
+    return draft_label(catalog_reference(session.catalog))
 
 
 def _attach_json(record: ChainRecord, name: str) -> None:

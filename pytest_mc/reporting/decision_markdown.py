@@ -19,7 +19,8 @@ def decision_markdown(decision: Week5Decision) -> str:
         f"- pilot tenant: {decision.pilot_tenant}",
         f"- evidence: `{decision.evidence}`"
         + (f" (release {decision.release})" if decision.release else ""),
-        f"- QI catalog: {decision.catalog.version} `{decision.catalog.digest}`",
+        f"- QI catalog: {decision.catalog.version} `{decision.catalog.digest}`"
+        + (" — **draft catalog** (not a published version)" if decision.draft_catalog else ""),
         f"- time scale: {scales}" + (" — **rehearsal**" if decision.rehearsal else ""),
         f"- KPIs support expansion: {'yes' if decision.kpis_support_expansion else 'no'}",
         "",

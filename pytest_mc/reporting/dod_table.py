@@ -1,4 +1,8 @@
-"""The DoD table on a terminal (rich): one row per item, with its verdict and rehearsal flag."""
+"""The DoD table on a terminal (rich): one row per item, with its verdict and rehearsal flag.
+
+The header says everything that makes the evidence weaker than GA: REHEARSAL, and DRAFT
+CATALOG when it was judged against a catalog that is not a published version.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,13 @@ def print_dod(report: DodReport, console: Console | None = None) -> None:
             console = Console(width=200)
     scales = ", ".join(f"{scale:g}" for scale in report.time_scales)
     flag = " [bold yellow]REHEARSAL[/]" if report.rehearsal else ""
+    if report.draft_catalog:
+        flag += " [bold yellow]DRAFT CATALOG[/]"
     console.print(
         f"[bold]Definition of Done[/]{flag} — {escape(report.evidence)}; catalog "
-        f"{report.catalog.version} {report.catalog.digest[:19]}…, time scale {scales}"
+        f"{report.catalog.version} {report.catalog.status}"
+        + (" (draft catalog)" if report.draft_catalog else "")
+        + f" {report.catalog.digest[:19]}…, time scale {scales}"
     )
     table = Table("DoD item", "value", "threshold", "verdict", "met", "rehearsal", "source")
     for item in report.items:

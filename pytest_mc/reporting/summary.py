@@ -12,6 +12,8 @@ def print_summary(bundle: EvidenceBundle, console: Console | None = None) -> Non
     """Runs, one row per section, and the DoD table, as rich tables."""
     console = console or Console()
     flag = " [bold yellow]REHEARSAL[/]" if bundle.rehearsal else ""
+    if bundle.draft_catalog:
+        flag += " [bold yellow]DRAFT CATALOG[/]"
     scales = ", ".join(f"{scale:g}" for scale in bundle.time_scales)
     console.print(
         f"[bold]Evidence {bundle.release}[/]{flag} — catalog {bundle.catalog.version} "
@@ -46,7 +48,7 @@ def print_summary(bundle: EvidenceBundle, console: Console | None = None) -> Non
         "DoD item", "tenant", "value", "rule", "verdict", "satisfied", title="Definition of Done"
     )
     for row in bundle.dod:
-        value = "-" if row.value is None else f"{row.value:g}"
+        value = "-" if row.value is None else (row.note or f"{row.value:g}")
         dod.add_row(
             row.qi_id,
             row.tenant or "-",

@@ -26,7 +26,12 @@ from pytest_mc.evidence.records import (
     TargetInfo,
 )
 from pytest_mc.evidence.signing import load_signing_key
-from pytest_mc.policy.catalog import QiCatalog, catalog_reference
+from pytest_mc.policy.catalog import (
+    DEFAULT_CATALOG_PATH,
+    QiCatalog,
+    catalog_reference,
+    load_catalog,
+)
 from pytest_mc.policy.verdict import Ratio, Verdict
 
 RELEASE = "v0.3.1-mc"
@@ -61,6 +66,8 @@ class Plan:
     rollout_outcome: str = "passed"
     green_days: int = 14
     red_day_at: int | None = None
+    day_plan_seconds: float = DAY
+    streak_measured: bool = False
     pilot: dict[str, PilotValue] = field(default_factory=clean_pilot)
     pilot_tripwire: str | None = None
     tripwire_induced_by_chaos: bool = False
@@ -135,7 +142,8 @@ def _category(name: str, green: bool) -> CategoryVerdict:
 
 
 def _days(recorder: EvidenceRecorder, tenant: str, plan: Plan) -> None:
-    wall = timedelta(seconds=DAY / plan.time_scale)
+    day = plan.day_plan_seconds
+    wall = timedelta(seconds=day / plan.time_scale)
     for index in range(plan.green_days):
         green = index != plan.red_day_at
         started = START + index * wall
@@ -144,9 +152,9 @@ def _days(recorder: EvidenceRecorder, tenant: str, plan: Plan) -> None:
                 bake_id=f"bake-{tenant}",
                 tenant=tenant,
                 day_index=index,
-                day_plan_seconds=DAY,
-                plan_start_seconds=index * DAY,
-                plan_end_seconds=(index + 1) * DAY,
+                day_plan_seconds=day,
+                plan_start_seconds=index * day,
+                plan_end_seconds=(index + 1) * day,
                 started_at=started,
                 ended_at=started + wall,
                 time_scale=plan.time_scale,
@@ -154,9 +162,17 @@ def _days(recorder: EvidenceRecorder, tenant: str, plan: Plan) -> None:
                 cost=_category("cost", True),
                 privacy=_category("privacy", True),
                 green=green,
-                rehearsal=plan.time_scale != 1,
-                scale=f"24h at time scale {plan.time_scale:g}",
+                rehearsal=plan.time_scale != 1 or day != DAY,
+                scale=f"{day:g}s at time scale {plan.time_scale:g}",
             )
+        )
+    if plan.streak_measured:  # as `mc-verify bake` records it once the days are judged
+        recorder.measure(
+            "expansion_green_streak",
+            plan.green_days,
+            tenant=tenant,
+            source="bake: consecutive green day_verdict records",
+            samples=plan.green_days,
         )
 
 
@@ -219,3 +235,15 @@ def build_bundle(
     key_path = write_user_key(directory / "signing.pem") if plan.user_key else None
     publish(paths.chain, paths.bundle, catalog, load_signing_key(key_path), release=release)
     return paths.bundle
+
+
+def draft_catalog(directory: Path) -> QiCatalog:
+    """A DRAFT of the packaged catalog under a version of its own (1.1.0), loaded as every
+    command loads a catalog."""
+    path = directory / "qi-1.1.0.yaml"
+    text = DEFAULT_CATALOG_PATH.read_text(encoding="utf-8")
+    text = text.replace("version: 1.0.0\n", "version: 1.1.0\n", 1)
+    path.write_text(text.replace("status: FROZEN\n", "status: DRAFT\n", 1), encoding="utf-8")
+    draft = load_catalog(path)
+    assert (draft.version, draft.status) == ("1.1.0", "DRAFT")
+    return draft

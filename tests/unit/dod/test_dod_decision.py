@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from dod_helpers import Plan, clean_pilot
+from dod_helpers import Plan, build_bundle, clean_pilot, draft_catalog
 
 from pytest_mc.dod.decision import Week5Decision, decide
 from pytest_mc.dod.evidence import from_bundle
@@ -57,6 +57,27 @@ def test_rehearsal_holds_even_when_the_kpis_support_expansion(
     assert decision.reasons == (
         'the evidence is a rehearsal (time scale 600): it cannot decide "expand" for '
         "production; on these KPIs a production run would expand",
+    )
+
+
+def test_evidence_judged_against_a_draft_catalog_holds_and_says_so(
+    tmp_path: Path, catalog: QiCatalog
+) -> None:
+    draft = draft_catalog(tmp_path)
+    evidence, _ = from_bundle(build_bundle(tmp_path / "dist", draft, Plan()), draft)
+
+    decision = decide(evidence, catalog)
+
+    assert (decision.decision, decision.kpis_support_expansion) == ("hold", True)
+    assert decision.draft_catalog
+    assert not decision.rehearsal
+    assert decision.reasons == (
+        "the evidence was judged against draft catalog 1.1.0, not a published version: it "
+        'cannot decide "expand"',
+    )
+    markdown = decision_markdown(decision)
+    assert f"- QI catalog: 1.1.0 `{draft.digest}` — **draft catalog** (not a published " in (
+        markdown
     )
 
 

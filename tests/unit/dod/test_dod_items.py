@@ -8,16 +8,42 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dod_helpers import CLEAN_TRIALS, RELEASE, Plan, clean_pilot, record_plan
+from dod_helpers import (
+    CLEAN_TRIALS,
+    RELEASE,
+    Plan,
+    build_bundle,
+    clean_pilot,
+    draft_catalog,
+    record_plan,
+)
+from rich.console import Console
 
 from pytest_mc.dod.evidence import from_bundle, from_session_chain
 from pytest_mc.dod.items import DodReport, evaluate_dod
+from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
 from pytest_mc.evidence.records import Measurement
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.verdict import Ratio, Verdict
+from pytest_mc.reporting.dod_table import print_dod
+from pytest_mc.reporting.summary import print_summary
 
 BundleOf = Callable[[Plan], Path]
+
+
+def rendered(draw: Callable[[Console], None]) -> list[str]:
+    """What a rich printer writes, as plain lines."""
+    console = Console(record=True, width=240, color_system=None)
+    draw(console)
+    return console.export_text().splitlines()
+
+
+def cells(lines: list[str]) -> list[list[str]]:
+    """The cells of each table row among `lines` (rows drawn with │)."""
+    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in lines if "│" in line]
+
+
 ITEM_IDS = [
     "aa_ga:TENANT_004",
     "green_streak:TENANT_004",
@@ -70,6 +96,85 @@ def test_rehearsal_evidence_is_judged_but_never_met(
     assert not report.met
     assert report.summary.startswith(
         "DoD not met: rehearsal evidence (time scale 600) cannot satisfy a GA DoD item"
+    )
+
+
+def test_a_streak_of_compressed_days_says_so_beside_its_count(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    plan = Plan(time_scale=600, day_plan_seconds=3_600, streak_measured=True)
+    bundle_path = bundle_of(plan)
+    evidence, _ = from_bundle(bundle_path, catalog)
+    report = evaluate_dod(evidence, catalog)
+
+    item = report.item("green_streak:TENANT_004")
+    assert (item.verdict, item.shown) == (Verdict.PASS, "14 days of 1h plan time (14 judged)")
+    assert not item.met
+    row = next(
+        row
+        for row in read_bundle(bundle_path).dod
+        if (row.qi_id, row.tenant) == ("expansion_green_streak", "TENANT_004")
+    )
+    assert (row.value, row.unit, row.note) == (14.0, "days", "14 days of 1h plan time")
+    assert not row.satisfied
+    table = cells(rendered(lambda console: print_dod(report, console)))
+    streak_row = next(row for row in table if row[0] == "TENANT_004 14 consecutive days green")
+    assert streak_row[1] == "14 days of 1h plan time (14 judged)"
+    summary = cells(rendered(lambda console: print_summary(read_bundle(bundle_path), console)))
+    assert ["expansion_green_streak", "TENANT_004", "14 days of 1h plan time"] in [
+        row[:3] for row in summary
+    ]
+
+
+def test_a_streak_of_24h_days_has_no_note(bundle_of: BundleOf, catalog: QiCatalog) -> None:
+    bundle_path = bundle_of(Plan(streak_measured=True))
+    evidence, _ = from_bundle(bundle_path, catalog)
+
+    item = evaluate_dod(evidence, catalog).item("green_streak:TENANT_004")
+
+    assert item.shown == "14 days (14 judged)"
+    assert item.met
+    rows = [row for row in read_bundle(bundle_path).dod if row.qi_id == "expansion_green_streak"]
+    assert [(row.note, row.satisfied) for row in rows] == [(None, True), (None, True)]
+
+
+def test_evidence_judged_against_a_draft_catalog_is_judged_but_never_met(
+    tmp_path: Path, catalog: QiCatalog
+) -> None:
+    draft = draft_catalog(tmp_path)
+    bundle_path = build_bundle(tmp_path / "dist", draft, Plan())
+    evidence, verification = from_bundle(bundle_path, draft)
+
+    report = evaluate_dod(evidence, catalog)
+
+    assert report.draft_catalog
+    assert not report.rehearsal
+    assert not report.met
+    assert all(item.draft_catalog and not item.met for item in report.items)
+    passing = {item.id for item in report.items if item.verdict == Verdict.PASS}
+    assert passing == set(ITEM_IDS) - {"qi_catalog"}
+    assert report.summary == (
+        "DoD not met: evidence judged against draft catalog 1.1.0 (not a published version) "
+        "cannot satisfy a DoD item (10 pass, 1 fail, 0 inconclusive of 11 items)"
+    )
+    table = rendered(lambda console: print_dod(report, console))
+    assert table[0].startswith("Definition of Done DRAFT CATALOG — ")
+    assert f"catalog 1.1.0 DRAFT (draft catalog) {draft.digest[:19]}…" in table[0]
+    assert table[-1] == report.summary
+    summary = rendered(lambda console: print_summary(read_bundle(bundle_path), console))
+    assert summary[0].startswith(f"Evidence {RELEASE} DRAFT CATALOG — catalog 1.1.0 ")
+    assert any("draft catalog 1.1.0 evidence" in warning for warning in verification.warnings)
+
+
+def test_a_rehearsal_against_a_draft_catalog_names_both(tmp_path: Path, catalog: QiCatalog) -> None:
+    draft = draft_catalog(tmp_path)
+    evidence, _ = from_bundle(build_bundle(tmp_path / "dist", draft, Plan(time_scale=600)), draft)
+
+    report = evaluate_dod(evidence, catalog)
+
+    assert report.summary.startswith(
+        "DoD not met: rehearsal evidence (time scale 600) and evidence judged against draft "
+        "catalog 1.1.0 (not a published version) cannot satisfy a GA DoD item"
     )
 
 

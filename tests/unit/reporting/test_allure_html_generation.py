@@ -183,6 +183,20 @@ def test_report_names_say_release_and_rehearsal() -> None:
     )
 
 
+def test_report_names_say_draft_catalog_beside_rehearsal() -> None:
+    assert report_name(
+        RELEASE, rehearsal=True, time_scales=(600.0,), draft_catalog="draft catalog 1.1.0"
+    ) == (
+        "MC v0.3.1-mc: REHEARSAL at time scale 600, DRAFT CATALOG 1.1.0 (cannot satisfy a DoD item)"
+    )
+    assert report_name(
+        RELEASE, rehearsal=False, time_scales=(1.0,), draft_catalog="draft catalog 1.1.0"
+    ) == (
+        "MC v0.3.1-mc: staging verification at time scale 1, DRAFT CATALOG 1.1.0 (cannot "
+        "satisfy a DoD item)"
+    )
+
+
 def test_remote_loads_are_scripts_styles_and_images_from_other_hosts() -> None:
     page = (
         '<script async src="https://tag.invalid/gtag.js"></script>'
