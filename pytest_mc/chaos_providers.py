@@ -4,6 +4,9 @@ The experiments in `chaos/` call these as `"type": "python"` providers of module
 `pytest_mc.chaos_providers`, both from `chaos run` and from the in-process chaos driver.
 The admin secret arrives through Chaos Toolkit secrets (scope `mc`, key `admin_token`) and is
 only ever put in an Authorization header: it is never returned, logged or raised.
+They take URLs, not a profile, so the safety fence stands in front of them: the chaos driver
+fences an experiment before it runs, and drivers reach the fault API through the fenced
+`pytest_mc.drivers.chaos_target.FaultApi`.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@
     ├── TargetError         (3)  the environment or target is not usable
     │   ├── ToolMissingError     an external tool (k6, chaos, ...) cannot be found
     │   ├── UnreachableError     the target does not answer
-    │   └── UnsafeTargetError    refused: destructive work against a profile that is not a
-    │                            staging, or with a host outside allowed_hosts (DESIGN §9)
+    │   └── UnsafeTargetError    refused: a change to a target whose profile is not a
+    │                            staging, or has a host outside allowed_hosts (DESIGN §9)
     └── ReleaseFailed       (1)  the release failed a gate or a DoD item
 
 Messages say what failed, the offending value, where (file:line, field, tenant) and what to

@@ -72,7 +72,8 @@ from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import QiCatalog, catalog_reference
 from pytest_mc.policy.timewindow import format_duration
 from pytest_mc.policy.verdict import Judgement, Verdict, upper_bound
-from pytest_mc.target.profile import TargetProfile, Tenant, require_destructive_allowed
+from pytest_mc.target.fence import require_change_allowed
+from pytest_mc.target.profile import TargetProfile, Tenant
 
 Outcome = Literal["passed", "failed", "inconclusive", "interrupted"]
 # A tripwire's auto-action is expected within its window plus this much plan time.
@@ -254,7 +255,7 @@ class Bake:
                     f"--chaos slice {index} is outside the bake's slices 0..{self.plan.slices - 1}"
                 )
         if request.chaos:
-            require_destructive_allowed(profile, what="chaos experiments during the bake")
+            require_change_allowed(profile, what="chaos experiments during the bake")
 
     # ------------------------------------------------------------------ the run
 

@@ -5,6 +5,7 @@ the records the target writes with `--evidence FILE` parsed into models
 (`pytest_mc.drivers.autonomy_models`). Refusals are results, not errors: exit 1 (refused by
 policy, or an aborted enactment) and exit 2 (a bad approval token, an op-set unknown) are what
 many pilot scenarios expect, so each call returns the exit code and the target's message.
+Every command but `status` changes the target and passes the control client's safety fence.
 """
 
 from __future__ import annotations
@@ -145,9 +146,8 @@ class AutonomyDriver:
         record = simulation.record
         if record is None:
             raise InputError("approve needs a simulation record; the simulation was refused")
-        profile = self.control.profile
-        argv = (
-            *profile.control.command,
+        requested = time.time()
+        done = self.control.run(
             "autonomy",
             "approve",
             "--tenant",
@@ -156,10 +156,7 @@ class AutonomyDriver:
             str(simulation.path),
             "--ttl-seconds",
             f"{ttl_seconds:g}",
-        )
-        requested = time.time()
-        done = self.control.runner.run_checked(
-            argv, tool="control CLI", timeout=profile.control.timeout_seconds
+            json_output=False,
         )
         code = done.activity.exit_code if done.activity.exit_code is not None else -1
         if code == 3 or code not in (0, 1, 2):

@@ -6,7 +6,8 @@ the derived data wrong (and check the compensation against the rows read before)
 spread-out share of the cycles the `derived-drift` fault is injected between simulation and
 enactment, exactly as `chaos/derived-data-drift.json` injects it (same provider, same fault),
 and removed after the cycle: there the target must abort with reason `drift` and leave the
-rows alone.
+rows alone. Every change a cycle makes (base writes, autonomy commands, the fault) passes the
+safety fence of the client it goes through.
 
 Per cycle (docs/autonomy.md):
   success          the derived data ended right: enacted and independently correct without
@@ -25,9 +26,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pytest_mc.chaos_providers import inject_fault, remove_faults
 from pytest_mc.drivers.autonomy import DERIVED_UPDATES, AutonomyDriver, Simulation
-from pytest_mc.drivers.chaos_target import admin_secret
+from pytest_mc.drivers.chaos_target import FaultApi
 from pytest_mc.drivers.derived_data import DerivedDataReader, change_base
 from pytest_mc.errors import ProfileError
 from pytest_mc.policy.catalog import QiCatalog
@@ -147,8 +147,7 @@ class AutonomyCampaign:
         self.driver = driver
         self.reader = reader
         self.on_secret = on_secret
-        self._admin_url = profile.admin.url
-        self._secrets = {"admin_token": admin_secret(profile)}
+        self._faults = FaultApi(profile)
 
     def run(
         self,
@@ -202,12 +201,12 @@ class AutonomyCampaign:
             )
         self.on_secret(approval.token)
         if drift:
-            inject_fault(self._admin_url, DRIFT_FAULT, tenant=tenant, secrets=self._secrets)
+            self._faults.inject(DRIFT_FAULT, tenant=tenant)
         try:
             return self._enact(tenant, regions, index, drift, approval.token, simulation, clock)
         finally:
             if drift:
-                remove_faults(self._admin_url, DRIFT_FAULT, tenant=tenant, secrets=self._secrets)
+                self._faults.remove(DRIFT_FAULT, tenant=tenant)
 
     def _enact(
         self,

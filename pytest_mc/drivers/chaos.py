@@ -51,7 +51,8 @@ from pytest_mc.drivers.chaos_target import (
 )
 from pytest_mc.errors import InputError
 from pytest_mc.evidence.redaction import Redactor
-from pytest_mc.target.profile import TargetProfile, require_destructive_allowed
+from pytest_mc.target.fence import require_change_allowed
+from pytest_mc.target.profile import TargetProfile
 
 __all__ = [
     "ChaosActivity",
@@ -273,7 +274,7 @@ def run_experiment(
     Raises `InputError` (malformed experiment, bad configuration), `UnsafeTargetError` (before
     anything is injected) and `ChaosInterrupted` (after rollbacks, with the result written)."""
     path = experiment_path(profile, experiment)
-    require_destructive_allowed(profile, what=f"chaos experiment {path.name!r}")
+    require_change_allowed(profile, what=f"chaos experiment {path.name!r}")
     info, raw = _load(path)
     config_vars = target_configuration(
         profile, info, tenant=tenant, region=region, overrides=configuration or {}

@@ -2,6 +2,8 @@
 
 Everything here comes from the target profile, so `chaos/` experiments stay target-neutral:
 the profile supplies `admin_url`, `glb_url`, region urls and the admin secret's location.
+The admin (fault) API exists to change the target: its secret is handed out only behind the
+safety fence, and `FaultApi` is the fenced way for a driver to inject and remove faults.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from pytest_mc.chaos_providers import inject_fault, remove_faults
 from pytest_mc.drivers.chaos_models import ConfigValue, ExperimentInfo
 from pytest_mc.errors import InputError, ProfileError, UnsafeTargetError
 from pytest_mc.paths import project_dir
+from pytest_mc.target.fence import host_of, require_change_allowed
 from pytest_mc.target.profile import TargetProfile
 
 
@@ -76,7 +79,11 @@ def _declared_default(path: Path, key: str) -> str | None:
 
 
 def admin_secret(profile: TargetProfile) -> str:
-    """The admin secret from the profile's token file or env var (never stored in it)."""
+    """The admin secret from the profile's token file or env var (never stored in it).
+
+    Only behind the fence: the admin API changes the target, so a profile that is not a
+    staging inside its allowed_hosts never gets its secret read (`UnsafeTargetError`)."""
+    require_change_allowed(profile, what="the admin (fault) API")
     admin = profile.admin
     if admin is not None and admin.token_file is not None:
         try:
@@ -96,9 +103,49 @@ def admin_secret(profile: TargetProfile) -> str:
 def check_hosts(profile: TargetProfile, configuration: Mapping[str, ConfigValue]) -> None:
     for key, value in configuration.items():
         if isinstance(value, str) and value.startswith(("http://", "https://")):
-            host = urlsplit(value).hostname or ""
+            host = host_of(value)
             if host not in profile.allowed_hosts:
                 raise UnsafeTargetError(
                     f"refused to run chaos against {value!r} (configuration {key}): host "
                     f"{host!r} is not in allowed_hosts {list(profile.allowed_hosts)}"
                 )
+
+
+class FaultApi:
+    """The target's fault API for drivers, every injection and removal behind the fence."""
+
+    def __init__(self, profile: TargetProfile) -> None:
+        if profile.admin is None:
+            raise ProfileError(
+                f"profile {profile.name!r} has no admin section; faults need the fault API"
+            )
+        self.profile = profile
+        self.admin_url = profile.admin.url
+        self._secrets: dict[str, str] | None = None
+
+    def _admin_secrets(self, what: str) -> dict[str, str]:
+        require_change_allowed(self.profile, what=what)
+        if self._secrets is None:
+            self._secrets = {"admin_token": admin_secret(self.profile)}
+        return self._secrets
+
+    def inject(
+        self,
+        kind: str,
+        *,
+        tenant: str | None = None,
+        region: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> dict[str, object]:
+        """`POST /admin/faults`: the fault as the target recorded it."""
+        secrets = self._admin_secrets(f"fault injection {kind!r}")
+        return inject_fault(
+            self.admin_url, kind, tenant=tenant, region=region, params=params, secrets=secrets
+        )
+
+    def remove(
+        self, kind: str, *, tenant: str | None = None, region: str | None = None
+    ) -> dict[str, object]:
+        """Remove every active fault of `kind` in this scope (idempotent)."""
+        secrets = self._admin_secrets(f"fault removal {kind!r}")
+        return remove_faults(self.admin_url, kind, tenant=tenant, region=region, secrets=secrets)

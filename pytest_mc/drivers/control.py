@@ -4,6 +4,10 @@
 exit codes (docs/target-contract.md §2) map onto ours: 0 done, 1 refused by policy (returned,
 not raised, since refusals are often what a scenario expects), 2 the suite sent bad input
 (`InputError`), 3 the target is down (`UnreachableError`).
+
+Every command passes the safety fence here, the one door to the control CLI: a command on the
+contract's list of reads (`READ_COMMANDS`) runs against any target; every other command,
+including one the list has never heard of, is a change and runs only inside the fence.
 """
 
 from __future__ import annotations
@@ -26,12 +30,51 @@ from pytest_mc.drivers.control_models import (
     TenantStatus,
     TripwireEvents,
 )
-from pytest_mc.drivers.runner import ToolRunner
+from pytest_mc.drivers.runner import Completed, ToolRunner
 from pytest_mc.errors import InputError, McError, UnreachableError
 from pytest_mc.evidence.records import ActivityRecord
+from pytest_mc.target.fence import require_change_allowed
 from pytest_mc.target.profile import TargetProfile
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+# The control commands that only read (docs/target-contract.md §2, "Read commands"; a test
+# keeps the two equal). Deny by default: anything else changes the target.
+READ_COMMANDS: frozenset[tuple[str, ...]] = frozenset(
+    {
+        ("status",),
+        ("tenant", "status"),
+        ("tenant", "list"),
+        ("rollout", "status"),
+        ("glb", "status"),
+        ("flags", "show"),
+        ("dr", "status"),
+        ("provenance", "log"),
+        ("dpo", "pages"),
+        ("readiness", "show"),
+        ("readiness", "verify"),
+        ("slo", "status"),
+        ("tripwires", "status"),
+        ("tripwires", "events"),
+        ("autonomy", "status"),
+        ("faults", "list"),
+    }
+)
+
+
+def command_words(args: Sequence[str]) -> tuple[str, ...]:
+    """The words naming a command, up to its first option: `glb bias --tenant T` → glb bias."""
+    words: list[str] = []
+    for arg in args:
+        if arg.startswith("-"):
+            break
+        words.append(arg)
+    return tuple(words)
+
+
+def is_read_command(args: Sequence[str]) -> bool:
+    """Whether the command is one of the contract's reads (exactly: extra words make a change)."""
+    return command_words(args) in READ_COMMANDS
 
 
 class ControlRefused(McError):
@@ -60,14 +103,24 @@ class ControlClient:
 
     def __init__(self, profile: TargetProfile, runner: ToolRunner) -> None:
         self.profile = profile
-        self.runner = runner
+        self._runner = runner  # private: every command goes through `run`, behind the fence
+
+    def run(self, *args: str, json_output: bool = True) -> Completed:
+        """Run one control command as it is, behind the fence; the caller reads its exit code.
+
+        A command that is not a read raises `UnsafeTargetError` before anything runs when the
+        profile is not a staging inside its allowed_hosts."""
+        if not is_read_command(args):
+            name = " ".join(command_words(args)) or " ".join(args[:2])
+            require_change_allowed(self.profile, what=f"control command {name!r}")
+        argv = (*self.profile.control.command, *args, *(("--json",) if json_output else ()))
+        return self._runner.run_checked(
+            argv, tool="control CLI", timeout=self.profile.control.timeout_seconds
+        )
 
     def attempt(self, *args: str) -> ControlResult:
         """Run a command with `--json`; returns refusals, raises on bad input or a dead target."""
-        argv = (*self.profile.control.command, *args, "--json")
-        done = self.runner.run_checked(
-            argv, tool="control CLI", timeout=self.profile.control.timeout_seconds
-        )
+        done = self.run(*args)
         code = done.activity.exit_code if done.activity.exit_code is not None else -1
         message = done.last_error_line() if code else ""
         if code == 2:

@@ -3,18 +3,20 @@
 k6 drives volume; this client sends the few precise requests a scenario needs and reads the
 answer a region gives: status, error code, the serving region (`X-MC-Region`), the entity.
 It reaches the GLB (`glb_url`) or one region directly (`regions[].url`), and only hosts of the
-profile's `allowed_hosts`.
+profile's `allowed_hosts`. Only the persisted reads (`READ_QUERIES`) run against any target;
+a write, or any other query, changes the target and passes the safety fence first. So does an
+ad-hoc query: the target counts it as non-persisted, which can trip a rollback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pytest_mc.errors import InputError, UnreachableError, UnsafeTargetError
+from pytest_mc.target.fence import host_of, require_change_allowed
 from pytest_mc.target.profile import TargetProfile
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -23,6 +25,9 @@ _TARGET = ConfigDict(extra="ignore", frozen=True)
 
 DEFAULT_PURPOSE = "service"
 GLB = "glb"
+# The persisted queries that only read (target contract §3). Deny by default: any other query
+# id (put_entity, delete_entity, one the contract adds later) is a change.
+READ_QUERIES = frozenset({"get_entity", "list_entities", "get_derived"})
 
 
 class Entity(BaseModel):
@@ -106,7 +111,7 @@ class DataPlaneClient:
                     "regions[].url to reach it directly"
                 )
             url = region.url
-        host = urlsplit(url).hostname or ""
+        host = host_of(url)
         if host not in self.profile.allowed_hosts:
             raise UnsafeTargetError(
                 f"refused to send data-plane requests to {url!r}: host {host!r} is not in "
@@ -142,11 +147,17 @@ class DataPlaneClient:
         via: str = GLB,
         op_id: str | None = None,
     ) -> QueryAnswer:
-        """A persisted query (`{"id", "variables"}`)."""
+        """A persisted query (`{"id", "variables"}`); anything but a read passes the fence."""
+        if query_id not in READ_QUERIES:
+            require_change_allowed(
+                self.profile, what=f"data-plane query {query_id!r} of {tenant} via {via}"
+            )
         return self._send(tenant, {"id": query_id, "variables": variables}, via=via, op_id=op_id)
 
     def adhoc(self, tenant: str, query: str, *, via: str = GLB) -> QueryAnswer:
-        """An ad-hoc query (`{"query": ...}`): counted as non-persisted by the target."""
+        """An ad-hoc query (`{"query": ...}`): counted as non-persisted by the target, so a
+        change (it feeds the non-persisted tripwire) that passes the fence."""
+        require_change_allowed(self.profile, what=f"an ad-hoc query of {tenant} via {via}")
         return self._send(tenant, {"query": query}, via=via, op_id=None)
 
     def _send(

@@ -27,7 +27,8 @@ from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.errors import InputError, UnreachableError
 from pytest_mc.evidence.records import DrillEvent, DrillTimeline
-from pytest_mc.target.profile import TargetProfile, require_destructive_allowed
+from pytest_mc.target.fence import require_change_allowed
+from pytest_mc.target.profile import TargetProfile
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 _REQUEST_TIMEOUT = 5.0
@@ -201,7 +202,7 @@ def run_drill(
 
     A/P tenants get an operator failover (`dr failover`) right after the loss and a failback
     after the restore; A/A tenants rely on the GLB alone. The chaos journal goes to `workdir`."""
-    require_destructive_allowed(profile, what=f"a DR drill on {tenant}")
+    require_change_allowed(profile, what=f"a DR drill on {tenant}")
     try:
         declared = profile.tenant(tenant)
     except KeyError as exc:

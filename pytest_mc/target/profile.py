@@ -2,18 +2,16 @@
 
 A profile is YAML validated by `TargetProfile` (extra keys refused). It names the control
 command, the GLB, the metric source, regions and tenants, and the safety fences: the
-`environment` (destructive work runs only against `staging`) and `allowed_hosts`.
+`environment` and `allowed_hosts` (the rule they feed is `pytest_mc.target.fence`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pytest_mc.errors import UnsafeTargetError
 from pytest_mc.inputs import FiniteNumber, Flag
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
@@ -171,20 +169,3 @@ class TargetProfile(BaseModel):
             found.append(("metrics.prometheus_url", self.metrics.prometheus_url))
         found += [(f"regions[{r.id}].url", r.url) for r in self.regions if r.url]
         return found
-
-
-def require_destructive_allowed(profile: TargetProfile, *, what: str) -> None:
-    """Refuse chaos, DR drills and other destructive work outside a staging inside its fences."""
-    if profile.environment != "staging":
-        raise UnsafeTargetError(
-            f"refused to run {what} against target {profile.name!r}: environment is "
-            f"{profile.environment!r}, not 'staging'; use a staging profile as the target"
-        )
-    for field, url in profile.urls():
-        host = urlsplit(url).hostname or ""
-        if host not in profile.allowed_hosts:
-            raise UnsafeTargetError(
-                f"refused to run {what} against target {profile.name!r}: {field} host {host!r} "
-                f"is not in allowed_hosts {list(profile.allowed_hosts)}; add it only if it is "
-                f"a staging host"
-            )

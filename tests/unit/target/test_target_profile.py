@@ -1,4 +1,4 @@
-"""Target profile loading: located one-line errors, consistency, time scale, safety fences."""
+"""Target profile loading: located one-line errors, consistency, time scale."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_mc.errors import ProfileError, UnsafeTargetError
+from pytest_mc.errors import ProfileError
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.target.loader import load_profile
-from pytest_mc.target.profile import TargetProfile, require_destructive_allowed
+from pytest_mc.target.profile import TargetProfile
 
 VALID: dict[str, object] = {
     "name": "unit-staging",
@@ -131,24 +131,3 @@ def test_time_scale_that_squeezes_a_window_below_five_samples_is_refused(tmp_pat
 
 def test_the_suggested_time_scale_is_accepted(tmp_path: Path) -> None:
     assert load(write(tmp_path, with_changes(time_scale=1200))).time_scale == 1200
-
-
-def test_destructive_work_needs_a_staging(tmp_path: Path) -> None:
-    profile = load(write(tmp_path, with_changes(environment="production")))
-    with pytest.raises(
-        UnsafeTargetError, match="environment is 'production', not 'staging'; use a staging profile"
-    ):
-        require_destructive_allowed(profile, what="chaos experiment region-outage")
-
-
-def test_destructive_work_stays_inside_allowed_hosts(tmp_path: Path) -> None:
-    profile = load(write(tmp_path, with_changes(glb_url="http://10.1.2.3:8080")))
-    with pytest.raises(
-        UnsafeTargetError, match=r"glb_url host '10\.1\.2\.3' is not in allowed_hosts"
-    ):
-        require_destructive_allowed(profile, what="DR drill")
-
-
-def test_destructive_work_allowed_on_a_fenced_staging(tmp_path: Path) -> None:
-    profile = load(write(tmp_path, VALID))
-    require_destructive_allowed(profile, what="DR drill")
