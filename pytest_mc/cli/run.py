@@ -22,8 +22,8 @@ from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.reporting.allure_html import report_after_run
 from pytest_mc.reporting.summary import print_summary
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
+from pytest_mc.target.fence import require_change_allowed
 from pytest_mc.target.loader import load_profile
-from pytest_mc.target.profile import require_destructive_allowed
 
 # pytest exit status → mc-verify exit code. Interrupted runs, collection errors, internal
 # errors and "no tests ran" mean the suite could not judge the release: exit 3, not a verdict.
@@ -80,7 +80,7 @@ def run(
     loaded_catalog = load_catalog(catalog_path)
     if target != LOCAL_TARGET:
         profile = load_profile(Path(target), loaded_catalog)
-        require_destructive_allowed(profile, what=REHEARSAL_WORK)
+        require_change_allowed(profile, what=REHEARSAL_WORK)
     load_signing_key(signing_key)
     features = project_dir("features")
     argv = [
