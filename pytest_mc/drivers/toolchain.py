@@ -1,8 +1,9 @@
 """The tool inventory: every tool and source revision that produced a number in a run.
 
-An auditor reproduces a run from it: the k6 version and binary digest, the Chaos Toolkit
-library version, the suite version, and the git commit of `features/`, `chaos/` and `k6/`
-(with whether the checkout had uncommitted changes there).
+An auditor reproduces a run from it: the k6 version, its binary digest and whether that is
+the pinned binary (`pytest_mc.drivers.k6_pin`; only a profile's `k6.binary` may differ), the
+Chaos Toolkit library version, the suite version, and the git commit of `features/`, `chaos/`
+and `k6/` (with whether the checkout had uncommitted changes there).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pytest_mc.drivers.k6 import locate_k6
 from pytest_mc.drivers.k6_models import K6Binary
+from pytest_mc.drivers.k6_pin import is_pinned
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.errors import TargetError
 from pytest_mc.target.profile import TargetProfile
@@ -54,6 +56,7 @@ class ToolInventory(BaseModel):
             tools["k6"] = self.k6.version
             tools["k6.sha256"] = self.k6.sha256
             tools["k6.source"] = self.k6.source
+            tools["k6.pinned"] = "true" if is_pinned(self.k6) else "false"
         elif self.k6_problem is not None:
             tools["k6"] = f"unavailable: {self.k6_problem}"
         if self.chaostoolkit_lib is not None:

@@ -192,3 +192,16 @@ def test_load_is_never_sent_to_a_host_outside_allowed_hosts(
     driver = K6Driver(profile(glb_url="http://mc.example.com"), catalog, binary=FAKE_BINARY)
     with pytest.raises(UnsafeTargetError, match=r"host 'mc\.example\.com' is not in allowed_hosts"):
         driver.run("TENANT_001", K6Load(), work_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_is_never_sent_to_a_target_that_is_not_a_staging(
+    catalog: QiCatalog, tmp_path: Path
+) -> None:
+    driver = K6Driver(profile(environment="production"), catalog, binary=FAKE_BINARY)
+    with pytest.raises(
+        UnsafeTargetError,
+        match=r"^refused to run k6 load on TENANT_001 against target 'unit-staging': environment",
+    ):
+        driver.run("TENANT_001", K6Load(), work_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from importlib import metadata
 from pathlib import Path
+
+import pytest
 
 from pytest_mc.drivers.k6 import package_k6_binary
 from pytest_mc.drivers.toolchain import tool_inventory
@@ -63,6 +66,7 @@ def test_inventory_names_k6_chaoslib_and_the_suite(tmp_path: Path) -> None:
     tools = inventory.as_tools_dict()
     assert tools["k6"] == "1.1.0"
     assert tools["k6.sha256"] == inventory.k6.sha256
+    assert tools["k6.pinned"] == "true"
     assert tools["chaostoolkit-lib"] == metadata.version("chaostoolkit-lib")
     assert tools["pytest-mc"] == metadata.version("pytest-mc")
 
@@ -96,3 +100,20 @@ def test_a_missing_k6_is_recorded_not_raised(tmp_path: Path) -> None:
     assert inventory.k6_problem is not None
     assert "named in the profile (k6.binary) does not exist" in inventory.k6_problem
     assert inventory.as_tools_dict()["k6"].startswith("unavailable: k6 binary ")
+
+
+def test_a_k6_that_is_not_the_pinned_one_is_recorded_as_the_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    impostor = tmp_path / "bin" / "k6"
+    impostor.parent.mkdir()
+    impostor.write_text('#!/bin/sh\necho "k6 v1.1.0 (impostor)"\n')
+    impostor.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{impostor.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    inventory = tool_inventory(TargetProfile.model_validate(PROFILE), project_root=tmp_path)
+    assert inventory.k6 is None
+    assert inventory.k6_problem is not None
+    assert "(found on PATH, k6 1.1.0) has sha256 " in inventory.k6_problem
+    named = TargetProfile.model_validate({**PROFILE, "k6": {"binary": str(impostor)}})
+    tools = tool_inventory(named, project_root=tmp_path).as_tools_dict()
+    assert (tools["k6.source"], tools["k6.pinned"]) == ("profile", "false")
