@@ -80,9 +80,14 @@ class RunSummary(BaseModel):
 
 
 class ScenarioResult(BaseModel):
-    """How a scenario ended, or that it never did (a crash mid-scenario)."""
+    """How a scenario ended in one run, or that it never did (a crash mid-scenario)."""
 
     model_config = _STRICT
+    run_id: str | None = Field(
+        default=None,
+        description="the run that ran it: a section holds one entry per run and scenario, so "
+        "a crashed run's 'incomplete' stays beside the next run's result",
+    )
     nodeid: str
     scenario: str
     feature: str | None
@@ -193,13 +198,17 @@ def materialize_views(chains: Sequence[ChainSegment], catalog: QiCatalog) -> Bun
     runs: list[RunSummary] = []
     sections: dict[str | None, dict[str, list[object]]] = {}
     pilot: dict[str, list[object]] = {}
-    scenarios: dict[str | None, dict[str, ScenarioResult]] = {}
+    # Keyed by (run, nodeid): a chain accumulates runs, and a later run of a scenario must
+    # not overwrite how an earlier run left it (a crash's 'incomplete' is evidence too).
+    scenarios: dict[str | None, dict[tuple[str | None, str], ScenarioResult]] = {}
     started_by_run: dict[str, int] = {}
     references: set[CatalogReference] = set()
     for chain in chains:
+        run_id: str | None = None  # the run the chain's records belong to, from run_started
         for record in chain.records:
             body = record.body
             if isinstance(body, RunStarted):
+                run_id = body.run_id
                 references.add(body.catalog)
                 started_by_run[body.run_id] = len(runs)
                 runs.append(_run_summary(body, chain.chain_id, record.at))
@@ -210,7 +219,8 @@ def materialize_views(chains: Sequence[ChainSegment], catalog: QiCatalog) -> Bun
                         update={"finished_at": record.at, "exit_status": body.exit_status}
                     )
             elif isinstance(body, ScenarioStarted):
-                scenarios.setdefault(body.tenant, {})[body.nodeid] = ScenarioResult(
+                scenarios.setdefault(body.tenant, {})[(run_id, body.nodeid)] = ScenarioResult(
+                    run_id=run_id,
                     nodeid=body.nodeid,
                     scenario=body.scenario,
                     feature=body.feature,
@@ -220,9 +230,9 @@ def materialize_views(chains: Sequence[ChainSegment], catalog: QiCatalog) -> Bun
                 )
             elif isinstance(body, ScenarioFinished):
                 known = scenarios.setdefault(body.tenant, {})
-                started = known.get(body.nodeid)
+                started = known.get((run_id, body.nodeid))
                 if started is not None:
-                    known[body.nodeid] = started.model_copy(
+                    known[(run_id, body.nodeid)] = started.model_copy(
                         update={"outcome": body.outcome, "duration_seconds": body.duration_seconds}
                     )
             else:
@@ -354,7 +364,7 @@ def _run_summary(body: RunStarted, chain_id: str, at: datetime) -> RunSummary:
 
 def _section(
     parts: dict[str, list[object]],
-    scenarios: dict[str, ScenarioResult],
+    scenarios: dict[tuple[str | None, str], ScenarioResult],
     *,
     tenant: str | None = None,
 ) -> Section:
