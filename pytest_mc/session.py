@@ -43,6 +43,9 @@ from pytest_mc.settings import McSettings
 from pytest_mc.target.profile import TargetProfile
 
 SESSION_KEY = pytest.StashKey["EvidenceSession"]()
+# The raw public key the bundle was just signed with, for an in-process caller (`mc-verify
+# run`) that verifies it next: the only way to authenticate an ephemeral key's signature.
+SIGNED_WITH_KEY = pytest.StashKey[bytes]()
 Outcome = Literal["passed", "failed", "skipped", "error"]
 _OUTCOME_ORDER: tuple[Outcome, ...] = ("error", "failed", "skipped")
 
@@ -178,6 +181,7 @@ class EvidenceSession:
             _report(self.config, f"evidence bundle not written: {exc}")
             session.exitstatus = exc.exit_code
             return
+        self.config.stash[SIGNED_WITH_KEY] = key.public_raw
         self.config.hook.pytest_mc_bundle_written(
             config=self.config, path=self.paths.bundle, bundle=bundle
         )

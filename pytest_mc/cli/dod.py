@@ -1,7 +1,8 @@
 """`mc-verify dod [BUNDLE]`: the Definition of Done table, or the week-5 decision report.
 
-The bundle (default: the newest `evidence-*.json` in `dist/`) is verified in full first; a
-tampered or invalid bundle is refused with one `error:` line (exit 2). Exit 0 only when every
+The bundle (default: the newest `evidence-*.json` in `dist/`) is verified in full first,
+signer included (`--public-key`, `$MC_TRUSTED_KEYS`); a tampered or invalid bundle, or one
+whose signer is not trusted, is refused with one `error:` line (exit 2). Exit 0 only when every
 DoD item is met on evidence at time scale 1; exit 1 when an item is unmet or the evidence is
 a rehearsal. With `--decision`: exit 0 for "expand", 1 for "hold".
 """
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import click
 
-from pytest_mc.cli.options import catalog_option
+from pytest_mc.cli.options import catalog_option, public_key_option
 from pytest_mc.dod.decision import Week5Decision, decide
 from pytest_mc.dod.evidence import from_bundle
 from pytest_mc.dod.items import evaluate_dod
 from pytest_mc.errors import BundleError
-from pytest_mc.evidence.signing import load_public_key
+from pytest_mc.evidence.signing import TrustedKeys
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.reporting.decision_markdown import decision_markdown
 from pytest_mc.reporting.dod_table import print_dod
@@ -59,12 +60,7 @@ def newest_bundle(directory: Path) -> Path:
     "QI catalog the bundle was made against, for verification (default: the shipped "
     "catalog). DoD items are always judged against the frozen catalog v1."
 )
-@click.option(
-    "--public-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="PEM Ed25519 public key the bundle must be signed with.",
-)
+@public_key_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "--decision",
@@ -82,7 +78,7 @@ def newest_bundle(directory: Path) -> Path:
 def dod(
     bundle: Path | None,
     catalog_path: Path | None,
-    public_key: Path | None,
+    trusted: TrustedKeys,
     as_json: bool,
     decision: bool,
     out_dir: Path | None,
@@ -93,8 +89,7 @@ def dod(
     path = bundle if bundle is not None else newest_bundle(Path(DEFAULT_OUT))
     frozen = load_catalog()
     verifying = frozen if catalog_path is None else load_catalog(catalog_path)
-    trusted = load_public_key(public_key) if public_key is not None else None
-    evidence, verification = from_bundle(path, verifying, trusted_public_key=trusted)
+    evidence, verification = from_bundle(path, verifying, trusted=trusted)
     for warning in verification.warnings:
         click.echo(f"warning: {warning}", err=True)
     if decision:
@@ -117,13 +112,14 @@ def write_decision_files(report: Week5Decision, out_dir: Path) -> Path:
     return out_dir / DECISION_MARKDOWN
 
 
-def decide_from_bundle(bundle: Path, out_dir: Path) -> Week5Decision:
-    """Verify `bundle`, decide week 5 from it and write the report files into `out_dir`.
+def decide_from_bundle(bundle: Path, out_dir: Path, *, trusted: TrustedKeys) -> Week5Decision:
+    """Verify `bundle` (signed by a key in `trusted`), decide week 5 from it and write the
+    report files into `out_dir`.
 
     One load of the frozen catalog serves both the verification and the decision.
     """
     frozen = load_catalog()
-    evidence, _ = from_bundle(bundle, frozen)
+    evidence, _ = from_bundle(bundle, frozen, trusted=trusted)
     report = decide(evidence, frozen)
     write_decision_files(report, out_dir)
     return report

@@ -6,16 +6,18 @@ from pathlib import Path
 
 import click
 
-from pytest_mc.cli.options import catalog_option
+from pytest_mc.cli.options import catalog_option, public_key_option
 from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.merge import merge_bundles
 from pytest_mc.evidence.signing import (
+    TRUST_ENV,
+    TrustedKeys,
     generate_signing_key,
     key_id,
     load_public_key,
     load_signing_key,
 )
-from pytest_mc.evidence.verify import verify_bundle
+from pytest_mc.evidence.verify import ChainForensics, verify_bundle, verify_chain_file
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.reporting.summary import print_summary
 
@@ -40,25 +42,72 @@ def validate(bundle: Path) -> None:
 
 
 @evidence.command()
-@_BUNDLE
-@_CATALOG
+@click.argument("bundle", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
-    "--public-key",
+    "--chain",
+    "chain_path",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="PEM Ed25519 public key the bundle must be signed with.",
+    help="Check a raw chain file (evidence-RELEASE.chain.jsonl, what a crashed run leaves) "
+    "instead of a bundle: how many records form its valid prefix, and what never finished.",
 )
-def verify(bundle: Path, catalog_path: Path | None, public_key: Path | None) -> None:
-    """Prove BUNDLE complete and untampered: schema, chain, views, artifacts, signature."""
-    trusted = load_public_key(public_key) if public_key is not None else None
-    report = verify_bundle(bundle, load_catalog(catalog_path), trusted_public_key=trusted)
+@_CATALOG
+@public_key_option()
+def verify(
+    bundle: Path | None, chain_path: Path | None, catalog_path: Path | None, trusted: TrustedKeys
+) -> None:
+    """Prove BUNDLE complete, untampered and signed by a key you trust: schema, chain, views,
+    artifacts, signature. With --chain FILE: check a raw chain file instead."""
+    if (bundle is None) == (chain_path is None):
+        raise click.UsageError("pass BUNDLE, or --chain FILE for a raw chain file (not both)")
+    if chain_path is not None:
+        _report_chain(chain_path, verify_chain_file(chain_path, load_catalog(catalog_path)))
+        return
+    assert bundle is not None
+    report = verify_bundle(bundle, load_catalog(catalog_path), trusted=trusted)
     click.echo(
         f"{bundle}: verified — schema, {report.records} chained records in "
         f"{len(report.bundle.chains)} chain(s), views, {report.artifacts} artifacts, "
-        f"signature {report.signature.keyid}"
+        f"signature by trusted key {report.signature.keyid}"
     )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+
+
+def _report_chain(path: Path, forensics: ChainForensics) -> None:
+    scan = forensics.scan
+    last = scan.records[-1] if scan.records else None
+    head = f" (head seq {last.seq}, hash {last.hash[:12]}…)" if last is not None else ""
+    click.echo(
+        f"{path}: the first {len(scan.records)} records form a valid chain{head}; a chain file "
+        f"is not signed: this proves its records are consistent, not who wrote them"
+    )
+    views = forensics.views
+    if views is not None:
+        sections = [*views.tenants.values(), views.run_wide]
+        for run in views.runs:
+            if run.finished_at is not None:
+                continue
+            incomplete = [
+                s.nodeid
+                for section in sections
+                for s in section.scenarios
+                if s.run_id == run.run_id and s.outcome == "incomplete"
+            ]
+            shown = f": scenario(s) never finished: {', '.join(incomplete)}" if incomplete else ""
+            click.echo(
+                f"run {run.run_id} (started {run.started_at.isoformat(timespec='seconds')}) has "
+                f"no run_finished record: it crashed, was killed or is still running{shown}"
+            )
+    elif forensics.unsummarised is not None:
+        click.echo(f"runs not summarised: {forensics.unsummarised}")
+    if scan.torn_line is not None:
+        click.echo(
+            f"warning: line {scan.torn_line} is torn ({scan.torn_bytes} bytes, no newline): a "
+            f"writer died mid-record; that record was never acknowledged, and the next writer "
+            f"cuts it off",
+            err=True,
+        )
 
 
 @evidence.command()
@@ -84,6 +133,7 @@ def show(bundle: Path, as_json: bool) -> None:
     help="Where to write the merged bundle (artifacts are copied beside it).",
 )
 @_CATALOG
+@public_key_option()
 @click.option(
     "--signing-key",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -91,11 +141,20 @@ def show(bundle: Path, as_json: bool) -> None:
     help="PEM Ed25519 key to sign the merged bundle (default: ephemeral, marked so).",
 )
 def merge(
-    bundles: tuple[Path, ...], output: Path, catalog_path: Path | None, signing_key: Path | None
+    bundles: tuple[Path, ...],
+    output: Path,
+    catalog_path: Path | None,
+    trusted: TrustedKeys,
+    signing_key: Path | None,
 ) -> None:
-    """Merge the bundles of several CI jobs (one per tenant) into one signed bundle."""
+    """Merge the bundles of several CI jobs (one per tenant) into one signed bundle. Every
+    input must verify and be signed by a key you trust (--public-key, $MC_TRUSTED_KEYS)."""
     merged = merge_bundles(
-        list(bundles), output, load_catalog(catalog_path), load_signing_key(signing_key)
+        list(bundles),
+        output,
+        load_catalog(catalog_path),
+        load_signing_key(signing_key),
+        trusted=trusted,
     )
     click.echo(
         f"{output}: merged {len(bundles)} bundles, {len(merged.chains)} chain(s), tenants "
@@ -110,5 +169,6 @@ def keygen(key: Path) -> None:
     public = generate_signing_key(key)
     click.echo(
         f"{key}: signing key {key_id(load_public_key(public))} (keep it private); give "
-        f"{public} to whoever verifies (mc-verify evidence verify --public-key)"
+        f"{public} to whoever verifies (mc-verify evidence verify --public-key {public}, or "
+        f"list it in ${TRUST_ENV})"
     )

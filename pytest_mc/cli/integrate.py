@@ -17,12 +17,12 @@ from typing import get_args
 
 import click
 
-from pytest_mc.cli.options import catalog_option
+from pytest_mc.cli.options import catalog_option, public_key_option
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.errors import InputError
 from pytest_mc.evidence.redaction import Redactor
-from pytest_mc.evidence.signing import load_public_key
+from pytest_mc.evidence.signing import TrustedKeys
 from pytest_mc.integration.dr_schedule import (
     DrillRule,
     Weekday,
@@ -84,12 +84,7 @@ def dashboards() -> None:
     help="A tenant at A/A GA before the expansion (repeat; adds to --target's).",
 )
 @catalog_option()
-@click.option(
-    "--public-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="PEM Ed25519 public key the bundle must be signed with.",
-)
+@public_key_option()
 @click.option(
     "--notes-link",
     default=None,
@@ -101,7 +96,7 @@ def ga_delta(
     profile_path: Path | None,
     ga_before: tuple[str, ...],
     catalog_path: Path | None,
-    public_key: Path | None,
+    trusted: TrustedKeys,
     notes_link: str | None,
 ) -> int:
     """GA delta report of BUNDLE (verified first) and its release-notes snippet."""
@@ -117,8 +112,7 @@ def ga_delta(
         )
     if notes_link is not None and (Path(notes_link).is_absolute() or "://" in notes_link):
         raise InputError(f"--notes-link {notes_link!r} must be a relative path")
-    trusted = load_public_key(public_key) if public_key is not None else None
-    report = ga_delta_from_file(bundle, catalog, ga_before=before, trusted_public_key=trusted)
+    report = ga_delta_from_file(bundle, catalog, ga_before=before, trusted=trusted)
     report_path, notes_path = write_ga_delta(report, out_dir, link=notes_link or REPORT_FILE)
     click.echo(f"{report_path}: GA {len(report.ga_before)} -> {len(report.ga_after)} tenants")
     click.echo(f"{notes_path}: release-notes snippet ({len(report.open_risks)} open risks)")

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from pytest_mc.evidence.signing import TRUST_ENV, TrustedKeys, load_trusted_keys
+
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
 PACKAGED_CATALOG_HELP = "QI catalog (default: the packaged frozen catalog)."
@@ -26,4 +28,25 @@ def catalog_option(
         type=click.Path(path_type=Path, dir_okay=False),
         default=None,
         help=help_text,
+    )
+
+
+def public_key_option() -> Callable[[CommandFunction], CommandFunction]:
+    """`--public-key FILE` (repeatable), passed to the command as `trusted`: the `TrustedKeys`
+    of every FILE plus every key `$MC_TRUSTED_KEYS` lists (`load_trusted_keys`)."""
+
+    def trust_set(
+        context: click.Context, parameter: click.Parameter, files: tuple[Path, ...]
+    ) -> TrustedKeys:
+        return load_trusted_keys(files)
+
+    return click.option(
+        "--public-key",
+        "trusted",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        callback=trust_set,
+        help=f"PEM Ed25519 public key of a signer you trust (repeat it: any one of them may "
+        f"have signed); adds to the keys ${TRUST_ENV} lists. Without a trusted key the "
+        f"signature is checked but its signer is refused as not authenticated.",
     )

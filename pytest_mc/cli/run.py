@@ -15,12 +15,13 @@ from pytest_mc.cli.dod import DECISION_MARKDOWN, decide_from_bundle
 from pytest_mc.cli.options import catalog_option
 from pytest_mc.errors import McError
 from pytest_mc.evidence.bundle import read_bundle
-from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.evidence.signing import TrustedKeys, load_signing_key, load_trusted_keys
 from pytest_mc.outcomes import MAPPED_EXIT_KEY
 from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.reporting.allure_html import report_after_run
 from pytest_mc.reporting.summary import print_summary
+from pytest_mc.session import SIGNED_WITH_KEY
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
 from pytest_mc.target.fence import require_change_allowed
 from pytest_mc.target.loader import load_profile
@@ -116,16 +117,22 @@ def run(
     if bundle_path.is_file():
         print_summary(read_bundle(bundle_path))
         click.echo(f"evidence: {bundle_path}  allure results: {out / 'allure-results'}")
-        _week5_decision(bundle_path, out)
+        _week5_decision(bundle_path, out, signed_with=capture.signed_with)
     code = report_after_run(out, release, code, echo=click.echo)
     click.echo(f"mc-verify run: exit {code} ({_MEANING[code]})")
     return code
 
 
-def _week5_decision(bundle_path: Path, out: Path) -> None:
-    """End of the timeline: the week-5 decision (expand the pilot or hold) from the bundle."""
+def _week5_decision(bundle_path: Path, out: Path, *, signed_with: bytes | None) -> None:
+    """End of the timeline: the week-5 decision (expand the pilot or hold) from the bundle.
+
+    The bundle must be signed by the key this run just signed it with (handed over
+    in-process, so an ephemeral key counts too); when this run wrote no bundle, by a key of
+    the caller's `$MC_TRUSTED_KEYS`. The signature is verified either way.
+    """
     try:
-        report = decide_from_bundle(bundle_path, out)
+        trusted = TrustedKeys.of([signed_with]) if signed_with is not None else load_trusted_keys()
+        report = decide_from_bundle(bundle_path, out, trusted=trusted)
     except McError as exc:
         click.echo(f"week-5 decision: not made: {exc}")
         return
@@ -136,13 +143,16 @@ def _week5_decision(bundle_path: Path, out: Path) -> None:
 
 
 class _MappedExit:
-    """Reads the exit code pytest-mc's outcome classifier chose, if it chose one."""
+    """Reads the exit code pytest-mc's outcome classifier chose, if it chose one, and the
+    public key the session signed its bundle with, if it wrote one."""
 
     def __init__(self) -> None:
         self.code: int | None = None
+        self.signed_with: bytes | None = None
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.code = config.stash.get(MAPPED_EXIT_KEY, None)
+        self.signed_with = config.stash.get(SIGNED_WITH_KEY, None)
 
 
 _MEANING = {

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from pytest_mc.evidence.bundle import BundleViews, ChainSegment, materialize_views, segment
 from pytest_mc.evidence.chain import read_chain, verify_chain
 from pytest_mc.evidence.records import RecordBody, RunStarted
-from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.evidence.signing import TrustedKeys, load_signing_key
 from pytest_mc.evidence.verify import VerificationReport, verify_bundle
 from pytest_mc.policy.catalog import QiCatalog
 
@@ -72,10 +72,11 @@ class DodEvidence:
 
 
 def from_bundle(
-    path: Path, catalog: QiCatalog, *, trusted_public_key: bytes | None = None
+    path: Path, catalog: QiCatalog, *, trusted: TrustedKeys
 ) -> tuple[DodEvidence, VerificationReport]:
-    """Verify the bundle at `path` (schema, chains, views, artifacts, signature), then wrap it."""
-    report = verify_bundle(path, catalog, trusted_public_key=trusted_public_key)
+    """Verify the bundle at `path` (schema, chains, views, artifacts, signature by a key in
+    `trusted`), then wrap it."""
+    report = verify_bundle(path, catalog, trusted=trusted)
     bundle = report.bundle
     views = BundleViews.model_validate(
         {name: getattr(bundle, name) for name in BundleViews.model_fields}
@@ -90,7 +91,7 @@ def from_bundle(
         detail=(
             f"{report.records} records in {len(bundle.chains)} chain(s) intact, "
             f"{report.artifacts} artifact digest(s) checked, signature by {signer} "
-            f"({report.signature.keyid}) verified"
+            f"({report.signature.keyid}) verified under a trusted key"
         ),
     )
     evidence = DodEvidence(

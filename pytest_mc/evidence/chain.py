@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from pytest_mc.errors import BundleError
 from pytest_mc.evidence.records import GENESIS_HASH, ChainRecord, RecordBody
-from pytest_mc.inputs import dotted
+from pytest_mc.inputs import dotted, parse_json_object
 
 _TAIL_CHUNK = 64 * 1024
 _BODY_ADAPTER: TypeAdapter[RecordBody] = TypeAdapter(RecordBody)
@@ -139,27 +139,77 @@ class ChainReadout:
 
 def read_chain(path: Path) -> ChainReadout:
     """Read every complete line of a chain file as JSON objects (no verification)."""
+    lines, torn = _chain_lines(path)
+    records = [_parse_line(line, path=path, number=number) for number, line in enumerate(lines, 1)]
+    return ChainReadout(records=records, torn_tail=torn is not None)
+
+
+@dataclass(frozen=True)
+class ChainScan:
+    """What a chain file holds, read as far as it verifies (crash forensics).
+
+    `records` is the valid prefix; `broken` says why the line after it is refused (an
+    altered, inserted, deleted or unreadable record: tampering, not a crash); `torn_line`
+    is the number of a torn last line (a writer killed mid-record: that record was never
+    acknowledged), with `torn_bytes` bytes.
+    """
+
+    records: list[ChainRecord]
+    lines: int
+    broken: str | None
+    torn_line: int | None
+    torn_bytes: int
+
+
+def scan_chain(path: Path) -> ChainScan:
+    """Verify a chain file record by record and stop at the first break, without raising
+    for it: the valid prefix is what a crashed or tampered run can still prove."""
+    lines, torn = _chain_lines(path)
+    raw: list[JsonObject] = []
+    broken: str | None = None
+    for number, line in enumerate(lines, 1):
+        try:
+            raw.append(_parse_line(line, path=path, number=number))
+        except BundleError as exc:
+            broken = str(exc)
+            break
+    records: list[ChainRecord] = []
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+        records.extend(iter_validated(raw, where=f"{path.name}"))
+    except BundleError as exc:  # an earlier line than an unreadable one: it comes first
+        broken = f"line {len(records) + 1}: {exc}"
+    return ChainScan(
+        records=records,
+        lines=len(lines),
+        broken=broken,
+        torn_line=None if torn is None else len(lines) + 1,
+        torn_bytes=0 if torn is None else len(torn),
+    )
+
+
+def _chain_lines(path: Path) -> tuple[list[bytes], bytes | None]:
+    """The complete lines of a chain file, and its torn last line if it has one."""
+    if not path.exists():
         raise BundleError(
             f"evidence chain not found: {path}; run the suite with --mc-out pointing at it"
-        ) from None
+        )
+    if not path.is_file():
+        raise BundleError(f"evidence chain {path} is not a file; pass the .chain.jsonl file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"cannot read evidence chain {path}: {exc.strerror or exc}") from None
     lines = data.split(b"\n")
-    torn = lines[-1] != b""
-    records: list[JsonObject] = []
-    for number, line in enumerate(lines[:-1], start=1):
-        try:
-            parsed = json.loads(line)
-        except ValueError:
-            raise BundleError(
-                f"evidence chain {path}:{number}: record is not valid JSON (altered or "
-                f"truncated); the chain is broken from here"
-            ) from None
-        if not isinstance(parsed, dict):
-            raise BundleError(f"evidence chain {path}:{number}: record is not a JSON object")
-        records.append(parsed)
-    return ChainReadout(records=records, torn_tail=torn)
+    return lines[:-1], (lines[-1] or None)
+
+
+def _parse_line(line: bytes, *, path: Path, number: int) -> JsonObject:
+    return parse_json_object(
+        line,
+        where=f"evidence chain {path}:{number}: record",
+        error=BundleError,
+        hint="the record was altered or truncated; the chain is broken from here",
+    )
 
 
 def iter_validated(records: Sequence[JsonObject], *, where: str) -> Iterator[ChainRecord]:

@@ -1,6 +1,8 @@
 """`evidence merge`: one bundle from the bundles of several CI jobs (one per tenant).
 
-Chains are the unit of merging: a chain present in several inputs is kept once (the longest
+Every input is verified first, signer included: a bundle signed by a key the caller does
+not trust is refused like a tampered one, or anyone could merge a forged run in. Chains are
+the unit of merging: a chain present in several inputs is kept once (the longest
 when one is a prefix of another), chains that share an id but diverge are refused, and so
 are bundles made against different QI catalogs. Sections are then re-materialized from the
 merged chains, so none is lost or duplicated. Artifacts are copied beside the output.
@@ -22,8 +24,8 @@ from pytest_mc.evidence.bundle import (
 )
 from pytest_mc.evidence.publish import write_and_sign
 from pytest_mc.evidence.records import Artifact
-from pytest_mc.evidence.signing import SigningKey
-from pytest_mc.evidence.verify import verify_bundle
+from pytest_mc.evidence.signing import SigningKey, TrustedKeys
+from pytest_mc.evidence.verify import artifact_file, verify_bundle
 from pytest_mc.policy.catalog import QiCatalog
 
 
@@ -33,8 +35,8 @@ def merge_bundles(
     catalog: QiCatalog,
     key: SigningKey,
     *,
+    trusted: TrustedKeys,
     release: str | None = None,
-    trusted_public_key: bytes | None = None,
 ) -> EvidenceBundle:
     """Verify every input, merge their chains, write and sign the merged bundle."""
     if not inputs:
@@ -51,10 +53,7 @@ def merge_bundles(
             f"refusing to merge bundles made against different QI catalogs ({listing}); "
             f"merge only the bundles of one catalog"
         )
-    bundles = [
-        verify_bundle(path, catalog, trusted_public_key=trusted_public_key).bundle
-        for path in inputs
-    ]
+    bundles = [verify_bundle(path, catalog, trusted=trusted).bundle for path in inputs]
     chains: dict[str, ChainSegment] = {}
     origin: dict[str, Path] = {}
     for path, bundle in zip(inputs, bundles, strict=True):
@@ -89,8 +88,9 @@ def _extends(longer: ChainSegment, shorter: ChainSegment) -> bool:
 def _copy_artifacts(chain: ChainSegment, *, source: Path, target: Path) -> None:
     for record in chain.records:
         if isinstance(record.body, Artifact):
+            origin = artifact_file(record.body, base=source, seq=record.seq)
             destination = target / record.body.path
-            if destination.resolve() == (source / record.body.path).resolve():
+            if destination.resolve() == origin.resolve():
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / record.body.path, destination)
+            shutil.copyfile(origin, destination)

@@ -20,6 +20,7 @@ from typing import Literal
 from pytest_mc.errors import BundleError, InputError
 from pytest_mc.evidence.bundle import EvidenceBundle, read_bundle
 from pytest_mc.evidence.records import Measurement, ScenarioFinished, TripwireObservation
+from pytest_mc.evidence.signing import TrustedKeys
 from pytest_mc.evidence.verify import verify_bundle
 from pytest_mc.integration.ga_delta_models import (
     NOTES_FILE,
@@ -73,11 +74,13 @@ class _Latest:
                     self.tripwires.append(body)
                 elif isinstance(body, ScenarioFinished) and body.tenant is not None:
                     self.outcomes.setdefault(body.tenant, {})[body.nodeid] = body.outcome
-        # A scenario started and never finished (a crash) counts as incomplete.
+        # A scenario started and never finished (a crash) counts as incomplete, unless a
+        # later run of it finished (a section keeps one entry per run, in chain order).
         for tenant, section in bundle.tenants.items():
-            for scenario in section.scenarios:
-                if scenario.outcome == "incomplete":
-                    self.outcomes.setdefault(tenant, {})[scenario.nodeid] = "incomplete"
+            latest = {scenario.nodeid: scenario.outcome for scenario in section.scenarios}
+            for nodeid, outcome in latest.items():
+                if outcome == "incomplete":
+                    self.outcomes.setdefault(tenant, {})[nodeid] = "incomplete"
 
     def get(self, qi_id: str, tenant: str) -> tuple[Measurement, datetime] | None:
         return self.latest.get((qi_id, tenant))
@@ -482,15 +485,15 @@ def ga_delta_from_file(
     catalog: QiCatalog,
     *,
     ga_before: Sequence[str],
+    trusted: TrustedKeys,
     verify: bool = True,
-    trusted_public_key: bytes | None = None,
 ) -> GaDeltaReport:
     """Read (and by default fully verify) the bundle at `bundle_path`, then compute the report.
 
     Verification is `mc-verify evidence verify`'s: a report must not cite a bundle that was
-    altered after it was signed."""
+    altered after it was signed, or signed by a key not in `trusted`."""
     if verify:
-        bundle = verify_bundle(bundle_path, catalog, trusted_public_key=trusted_public_key).bundle
+        bundle = verify_bundle(bundle_path, catalog, trusted=trusted).bundle
     else:
         bundle = read_bundle(bundle_path)
     return compute_ga_delta(

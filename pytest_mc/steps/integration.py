@@ -25,7 +25,7 @@ from pytest_mc.evidence.bundle import SigningInfo, materialize, segment
 from pytest_mc.evidence.chain import read_chain, verify_chain
 from pytest_mc.evidence.publish import write_and_sign
 from pytest_mc.evidence.records import ArtifactKind, Measurement
-from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.evidence.signing import TrustedKeys, load_signing_key
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.integration import ical
 from pytest_mc.integration.dr_schedule import (
@@ -192,7 +192,9 @@ def compute_report(
     )
     path = out / f"ga-delta-input-{session.settings.release}.json"
     write_and_sign(snapshot, path, key)
-    report = ga_delta_from_file(path, mc_evidence.catalog, ga_before=ga_before)
+    # Signed here, in-process, with a key made for it: that key is the one to trust.
+    trusted = TrustedKeys.of([key.public_raw])
+    report = ga_delta_from_file(path, mc_evidence.catalog, ga_before=ga_before, trusted=trusted)
     report_path, notes_path = write_ga_delta(report, out / "integration")
     mc_integration.report = report
     mc_integration.report_path = report_path

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pytest_mc.evidence.signing import generate_signing_key
 from pytest_mc.policy.catalog import QiCatalog, load_catalog
 from pytest_mc.target.loader import load_profile
 from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local_staging
@@ -105,12 +106,14 @@ _COLLECTOR = "from pytest_bdd import scenarios\n\nscenarios('.')\n"
 
 @dataclass(frozen=True)
 class FeatureRun:
-    """A feature run through pytest with pytest-mc: exit code, output and the bundle."""
+    """A feature run through pytest with pytest-mc: exit code, output and the bundle, and
+    the public key of the key it was signed with."""
 
     returncode: int
     output: str
     bundle: dict[str, Any]
     bundle_path: Path
+    public_key: Path
 
     def tenant_section(self, tenant: str) -> dict[str, Any]:
         return dict(self.bundle["tenants"][tenant])
@@ -132,6 +135,9 @@ def run_feature(tmp_path: Path) -> RunFeature:
         (directory / "under_test.feature").write_text(feature)
         (directory / "test_under_test.py").write_text(_COLLECTOR)
         out = tmp_path / "out"
+        key = tmp_path / "signing-key.pem"
+        if not key.exists():
+            generate_signing_key(key)
         env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "true", "K6_NO_USAGE_REPORT": "true"}
         done = subprocess.run(
             [
@@ -148,6 +154,8 @@ def run_feature(tmp_path: Path) -> RunFeature:
                 str(profile),
                 "--mc-out",
                 str(out),
+                "--mc-signing-key",
+                str(key),
                 str(directory),
                 *extra,
             ],
@@ -160,7 +168,10 @@ def run_feature(tmp_path: Path) -> RunFeature:
         )
         bundle_path = out / "evidence-v0.3.1-mc.json"
         bundle = json.loads(bundle_path.read_text()) if bundle_path.exists() else {}
-        return FeatureRun(done.returncode, done.stdout + done.stderr, bundle, bundle_path)
+        public_key = key.with_name("signing-key.pub.pem")
+        return FeatureRun(
+            done.returncode, done.stdout + done.stderr, bundle, bundle_path, public_key
+        )
 
     return run
 

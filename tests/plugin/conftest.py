@@ -12,11 +12,14 @@ from __future__ import annotations
 import pytest
 from plugin_helpers import FEATURE, HOOK_LOGGER, PROFILE, STEPS, RunSuite
 
+from pytest_mc.evidence.signing import TRUST_ENV
+
 
 @pytest.fixture
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """A pytester directory holding the profile, the feature, its steps and the hook logger."""
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "true")
+    monkeypatch.delenv(TRUST_ENV, raising=False)
     pytester.makefile(".yaml", profile=PROFILE)
     pytester.makefile(".feature", lag=FEATURE)
     pytester.makepyfile(test_lag=STEPS)

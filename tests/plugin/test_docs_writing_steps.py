@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from pytest_mc.evidence.signing import TRUST_ENV, generate_signing_key
+
 PROFILE = {
     "name": "docs-example",
     "environment": "staging",
@@ -53,6 +55,8 @@ def test_the_documented_example_runs_and_lands_in_the_tenant_section(tmp_path: P
     (features / "test_lag_gate.py").write_text(code_block(doc, "python", "test_lag_gate.py"))
     (tmp_path / "profile.yaml").write_text(yaml.safe_dump(PROFILE))
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "true"}
+    env.pop(TRUST_ENV, None)
+    generate_signing_key(tmp_path / ".mc" / "signing-key.pem")
     done = subprocess.run(
         [
             sys.executable,
@@ -64,6 +68,8 @@ def test_the_documented_example_runs_and_lands_in_the_tenant_section(tmp_path: P
             "profile.yaml",
             "--mc-out",
             "out",
+            "--mc-signing-key",
+            ".mc/signing-key.pem",
             "features/test_lag_gate.py",
             "-q",
         ],
@@ -92,7 +98,10 @@ def test_the_documented_example_runs_and_lands_in_the_tenant_section(tmp_path: P
             "evidence",
             "verify",
             str(tmp_path / "out" / "evidence-v0.3.1-mc.json"),
+            "--public-key",
+            str(tmp_path / ".mc" / "signing-key.pub.pem"),
         ],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,7 +1,8 @@
 """Run a small feature through the plugin and parse what it wrote (the junitxml pattern):
 the bundle validates against the committed schema, the tenant section holds each judged
 measurement with its verdict, the DoD table, the tripwire and the artifact, the signature
-verifies, and the pytest-mc hooks fired once per event."""
+verifies (and, as it is an ephemeral key's, its signer is not authenticated), and the
+pytest-mc hooks fired once per event."""
 
 from __future__ import annotations
 
@@ -92,14 +93,18 @@ def test_the_artifact_is_stored_with_its_digest(
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == artifact["sha256"]
 
 
-def test_the_written_bundle_verifies_signature_and_all(
+def test_the_written_bundle_verifies_but_its_ephemeral_signer_is_not_authenticated(
     finished: dict[str, object], project: pytest.Pytester, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["evidence", "verify", str(project.path / "dist" / BUNDLE_NAME)])
 
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "verified — schema, 13 chained records in 1 chain(s), views, 1 artifacts" in out
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        "schema, 13 chained records, views and 1 artifacts check out and the signature is "
+        "valid, but the signer ed25519:"
+    ) in err
+    assert "(an ephemeral key: only the run that made it held its public key" in err
 
 
 def test_every_hook_fires_once_per_event(

@@ -113,7 +113,8 @@ def test_a_rehearsal_passes_what_its_evidence_passes_and_meets_nothing(
     assert not any(item["met"] for item in report["items"])
     # and the GA verdict on the bundle refuses the rehearsal
     dod = isolated.run(
-        str(Path(sys.executable).parent / "mc-verify"), "dod", "dist/evidence-v0.3.1-mc.json"
-    )
+        str(Path(sys.executable).parent / "mc-verify"), "dod", "dist/evidence-v0.3.1-mc.json",
+        "--public-key", "key.pem",
+    )  # fmt: skip
     assert dod.ret == 1, dod.stdout.str()
     assert "REHEARSAL" in dod.stdout.str()

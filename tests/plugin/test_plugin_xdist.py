@@ -14,6 +14,7 @@ from pytest_mc.evidence.records import (
     ScenarioFinished,
     ScenarioStarted,
 )
+from pytest_mc.evidence.signing import generate_signing_key, load_trusted_keys
 from pytest_mc.evidence.verify import verify_bundle
 from pytest_mc.policy.catalog import load_catalog
 
@@ -36,11 +37,14 @@ def test_two_workers_write_one_chain_without_losing_or_interleaving(
     project.makefile(".feature", outline=OUTLINE.format(rows=rows))
     project.makepyfile(test_lag=STEPS + '\nscenarios("outline.feature")\n')
 
-    result = run_suite("-p", "xdist.plugin", "-n", "2")
+    generate_signing_key(project.path / "key.pem")
+
+    result = run_suite("-p", "xdist.plugin", "-n", "2", "--mc-signing-key", "key.pem")
 
     result.assert_outcomes(passed=3 + SAMPLES)
     bundle_path = project.path / "dist" / BUNDLE_NAME
-    report = verify_bundle(bundle_path, load_catalog())
+    trusted = load_trusted_keys([project.path / "key.pub.pem"])
+    report = verify_bundle(bundle_path, load_catalog(), trusted=trusted)
     (chain,) = read_bundle(bundle_path).chains
     records = chain.records
     assert report.records == len(records)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from pytest_mc.evidence.bundle import read_bundle
+from pytest_mc.evidence.signing import generate_signing_key
 from pytest_mc.policy.verdict import Verdict
 
 pytestmark = pytest.mark.integration
@@ -41,8 +42,18 @@ def _bake(profile: Path, out: Path, *args: str) -> list[str]:
         str(profile),
         "--out",
         str(out),
+        "--signing-key",
+        str(_signing_key(out)),
         *args,
     ]
+
+
+def _signing_key(out: Path) -> Path:
+    """The key a bake into `out` signs with (made once), its public key beside it."""
+    key = out.parent / "bake-key.pem"
+    if not key.exists():
+        generate_signing_key(key)
+    return key
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -60,7 +71,9 @@ def _kinds(out: Path, kind: str) -> list[dict[str, object]]:
 
 
 def _verify(out: Path) -> subprocess.CompletedProcess[str]:
-    return _run([MC_VERIFY, "evidence", "verify", str(out / f"evidence-{RELEASE}.json")])
+    public_key = _signing_key(out).with_name("bake-key.pub.pem")
+    bundle = out / f"evidence-{RELEASE}.json"
+    return _run([MC_VERIFY, "evidence", "verify", str(bundle), "--public-key", str(public_key)])
 
 
 def _start_and_wait_for_checkpoints(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_mc.cli.dod import decide_from_bundle
+from pytest_mc.evidence.signing import load_trusted_keys
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +77,8 @@ def test_controls_runbook_backout_and_tripwires_pass_and_leave_autonomy_as_found
     assert {t: autonomy_state(reference_staging, t) for t in tenants} == before
     # Every §B.4 tripwire was induced by a chaos experiment: the week-5 decision lists each
     # one as induced and none as a pilot incident.
-    decision = decide_from_bundle(run.bundle_path, tmp_path / "decision")
+    trusted = load_trusted_keys([run.public_key])
+    decision = decide_from_bundle(run.bundle_path, tmp_path / "decision", trusted=trusted)
     fired = {t.qi_id: t.induced for t in decision.tripwires_fired}
     assert set(observed) <= set(fired), fired
     assert all(fired.values()), fired

@@ -9,12 +9,19 @@ import pytest
 from dod_helpers import CliResult, Plan, build_bundle
 
 from pytest_mc.cli.main import main
+from pytest_mc.evidence.signing import TRUST_ENV
 from pytest_mc.policy.catalog import QiCatalog, load_catalog
 
 
 @pytest.fixture(scope="session")
 def catalog() -> QiCatalog:
     return load_catalog()
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_trust(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test inherits a trust list from the environment it runs in."""
+    monkeypatch.delenv(TRUST_ENV, raising=False)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from pytest_mc.dod.evidence import DodEvidence, from_bundle
 from pytest_mc.evidence.publish import publish
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
 from pytest_mc.evidence.records import (
@@ -25,7 +26,8 @@ from pytest_mc.evidence.records import (
     ScenarioStarted,
     TargetInfo,
 )
-from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.evidence.signing import TrustedKeys, load_public_key, load_signing_key
+from pytest_mc.evidence.verify import VerificationReport
 from pytest_mc.policy.catalog import (
     DEFAULT_CATALOG_PATH,
     QiCatalog,
@@ -233,8 +235,23 @@ def build_bundle(
     record_plan(recorder, catalog, plan)
     recorder.close()
     key_path = write_user_key(directory / "signing.pem") if plan.user_key else None
-    publish(paths.chain, paths.bundle, catalog, load_signing_key(key_path), release=release)
+    key = load_signing_key(key_path)
+    publish(paths.chain, paths.bundle, catalog, key, release=release)
+    # Even an ephemeral key's public key, as `mc-verify run` hands it over in-process.
+    public_key_of(paths.bundle).write_bytes(key.public_pem)
     return paths.bundle
+
+
+def public_key_of(bundle: Path) -> Path:
+    """The public key of the key `build_bundle` signed `bundle` with."""
+    return bundle.with_name("signing.pub.pem")
+
+
+def verified_evidence(bundle: Path, catalog: QiCatalog) -> tuple[DodEvidence, VerificationReport]:
+    """`from_bundle`, trusting the key the bundle was signed with."""
+    return from_bundle(
+        bundle, catalog, trusted=TrustedKeys.of([load_public_key(public_key_of(bundle))])
+    )
 
 
 def draft_catalog(directory: Path) -> QiCatalog:

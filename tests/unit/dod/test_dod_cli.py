@@ -1,5 +1,6 @@
 """`mc-verify dod`: the table and its exit codes (0 only for every item met at time scale 1),
-JSON, the default bundle, and a tampered bundle refused with exit 2 and one line."""
+JSON, the default bundle, and a tampered bundle, or one whose signer is not trusted, refused
+with exit 2 and one line."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dod_helpers import CliResult, Plan, build_bundle
+from dod_helpers import CliResult, Plan, build_bundle, public_key_of
 
+from pytest_mc.evidence.publish import publish
+from pytest_mc.evidence.recorder import EvidencePaths
+from pytest_mc.evidence.signing import TRUST_ENV, load_signing_key
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.schemas import validate_instance
 
@@ -28,7 +32,8 @@ def flip_digit(path: Path, needle: bytes) -> None:
 
 
 def test_every_item_met_at_time_scale_1_exits_0(bundle_of: BundleOf, run_cli: RunCli) -> None:
-    result = run_cli("dod", bundle_of(Plan()))
+    bundle = bundle_of(Plan())
+    result = run_cli("dod", bundle, "--public-key", public_key_of(bundle))
 
     assert result.code == 0, result.out + result.err
     assert "Definition of Done" in result.out
@@ -39,7 +44,8 @@ def test_every_item_met_at_time_scale_1_exits_0(bundle_of: BundleOf, run_cli: Ru
 
 
 def test_rehearsal_evidence_exits_1_and_says_so(bundle_of: BundleOf, run_cli: RunCli) -> None:
-    result = run_cli("dod", bundle_of(Plan(time_scale=600)))
+    bundle = bundle_of(Plan(time_scale=600))
+    result = run_cli("dod", bundle, "--public-key", public_key_of(bundle))
 
     assert result.code == 1
     assert "REHEARSAL" in result.out
@@ -48,7 +54,8 @@ def test_rehearsal_evidence_exits_1_and_says_so(bundle_of: BundleOf, run_cli: Ru
 
 
 def test_json_names_every_unmet_item(bundle_of: BundleOf, run_cli: RunCli) -> None:
-    result = run_cli("dod", bundle_of(Plan(pilot={}, ga_delta_report=False)), "--json")
+    bundle = bundle_of(Plan(pilot={}, ga_delta_report=False))
+    result = run_cli("dod", bundle, "--json", "--public-key", public_key_of(bundle))
 
     assert result.code == 1
     document = json.loads(result.out)
@@ -93,6 +100,7 @@ def test_default_bundle_is_the_newest_published_in_dist(
     snapshot = tmp_path / "dist" / "evidence-v0.3.2-mc.ga-delta-input.json"
     snapshot.write_bytes((tmp_path / "dist" / "evidence-v0.3.1-mc.json").read_bytes())
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(TRUST_ENV, str(public_key_of(tmp_path / "dist" / "evidence-v0.3.2-mc.json")))
 
     result = run_cli("dod", "--json")
 
@@ -119,7 +127,10 @@ def test_decision_expands_on_clean_evidence_at_time_scale_1(
     bundle_of: BundleOf, run_cli: RunCli, tmp_path: Path
 ) -> None:
     out = tmp_path / "reports"
-    result = run_cli("dod", bundle_of(Plan()), "--decision", "--out", out)
+    bundle = bundle_of(Plan())
+    result = run_cli(
+        "dod", bundle, "--decision", "--out", out, "--public-key", public_key_of(bundle)
+    )
 
     assert result.code == 0, result.err
     assert result.out.startswith("# Week-5 decision: Expand the autonomy pilot")
@@ -129,7 +140,8 @@ def test_decision_expands_on_clean_evidence_at_time_scale_1(
 
 
 def test_decision_holds_on_rehearsal_evidence(bundle_of: BundleOf, run_cli: RunCli) -> None:
-    result = run_cli("dod", bundle_of(Plan(time_scale=600)), "--decision", "--json")
+    bundle = bundle_of(Plan(time_scale=600))
+    result = run_cli("dod", bundle, "--decision", "--json", "--public-key", public_key_of(bundle))
 
     assert result.code == 1
     document = json.loads(result.out)
@@ -144,3 +156,47 @@ def test_out_without_decision_is_a_usage_error(
 
     assert result.code == 2
     assert "--out writes the decision report: use it with --decision" in result.err
+
+
+def test_a_bundle_republished_with_a_fresh_key_is_refused_with_the_trusted_key(
+    bundle_of: BundleOf, run_cli: RunCli, catalog: QiCatalog
+) -> None:
+    bundle = bundle_of(Plan())
+    trusted = public_key_of(bundle)
+    chain = EvidencePaths(bundle.parent, "v0.3.1-mc").chain
+    lines = chain.read_bytes().splitlines(keepends=True)
+    chain.write_bytes(b"".join(lines[:-1]))  # drop run_finished: still a valid chain
+    forger = load_signing_key(None)
+    publish(chain, bundle, catalog, forger, release="v0.3.1-mc")
+
+    result = run_cli("dod", bundle, "--public-key", trusted)
+
+    assert result.code == 2
+    (line,) = result.err.strip().splitlines()
+    assert line.startswith("error: ")
+    assert f"the signer {forger.keyid}" in line
+    assert "is not a trusted key (trusted: ed25519:" in line
+    assert result.out == ""
+
+
+def test_without_a_trusted_key_dod_refuses_the_signer_and_says_how_to_trust_one(
+    bundle_of: BundleOf, run_cli: RunCli
+) -> None:
+    result = run_cli("dod", bundle_of(Plan()))
+
+    assert result.code == 2
+    (line,) = result.err.strip().splitlines()
+    assert "is not authenticated: no trusted key was given" in line
+    assert f"--public-key PUB.pem, or list it in ${TRUST_ENV}" in line
+    assert result.out == ""
+
+
+def test_the_trusted_key_can_come_from_mc_trusted_keys(
+    bundle_of: BundleOf, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = bundle_of(Plan())
+    monkeypatch.setenv(TRUST_ENV, str(bundle.parent))
+
+    result = run_cli("dod", bundle)
+
+    assert result.code == 0, result.err

@@ -7,10 +7,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from dod_helpers import Plan, build_bundle, clean_pilot, draft_catalog
+from dod_helpers import Plan, build_bundle, clean_pilot, draft_catalog, verified_evidence
 
 from pytest_mc.dod.decision import Week5Decision, decide
-from pytest_mc.dod.evidence import from_bundle
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.verdict import Ratio, Verdict
 from pytest_mc.reporting.decision_markdown import decision_markdown
@@ -20,7 +19,7 @@ BundleOf = Callable[[Plan], Path]
 
 
 def decision_for(bundle_of: BundleOf, catalog: QiCatalog, plan: Plan) -> Week5Decision:
-    evidence, _ = from_bundle(bundle_of(plan), catalog)
+    evidence, _ = verified_evidence(bundle_of(plan), catalog)
     return decide(evidence, catalog)
 
 
@@ -64,7 +63,7 @@ def test_evidence_judged_against_a_draft_catalog_holds_and_says_so(
     tmp_path: Path, catalog: QiCatalog
 ) -> None:
     draft = draft_catalog(tmp_path)
-    evidence, _ = from_bundle(build_bundle(tmp_path / "dist", draft, Plan()), draft)
+    evidence, _ = verified_evidence(build_bundle(tmp_path / "dist", draft, Plan()), draft)
 
     decision = decide(evidence, catalog)
 

@@ -16,10 +16,11 @@ from dod_helpers import (
     clean_pilot,
     draft_catalog,
     record_plan,
+    verified_evidence,
 )
 from rich.console import Console
 
-from pytest_mc.dod.evidence import from_bundle, from_session_chain
+from pytest_mc.dod.evidence import from_session_chain
 from pytest_mc.dod.items import DodReport, evaluate_dod
 from pytest_mc.evidence.bundle import read_bundle
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
@@ -60,7 +61,7 @@ ITEM_IDS = [
 
 
 def report_for(bundle_of: BundleOf, catalog: QiCatalog, plan: Plan) -> DodReport:
-    evidence, _ = from_bundle(bundle_of(plan), catalog)
+    evidence, _ = verified_evidence(bundle_of(plan), catalog)
     return evaluate_dod(evidence, catalog)
 
 
@@ -104,7 +105,7 @@ def test_a_streak_of_compressed_days_says_so_beside_its_count(
 ) -> None:
     plan = Plan(time_scale=600, day_plan_seconds=3_600, streak_measured=True)
     bundle_path = bundle_of(plan)
-    evidence, _ = from_bundle(bundle_path, catalog)
+    evidence, _ = verified_evidence(bundle_path, catalog)
     report = evaluate_dod(evidence, catalog)
 
     item = report.item("green_streak:TENANT_004")
@@ -128,7 +129,7 @@ def test_a_streak_of_compressed_days_says_so_beside_its_count(
 
 def test_a_streak_of_24h_days_has_no_note(bundle_of: BundleOf, catalog: QiCatalog) -> None:
     bundle_path = bundle_of(Plan(streak_measured=True))
-    evidence, _ = from_bundle(bundle_path, catalog)
+    evidence, _ = verified_evidence(bundle_path, catalog)
 
     item = evaluate_dod(evidence, catalog).item("green_streak:TENANT_004")
 
@@ -143,7 +144,7 @@ def test_evidence_judged_against_a_draft_catalog_is_judged_but_never_met(
 ) -> None:
     draft = draft_catalog(tmp_path)
     bundle_path = build_bundle(tmp_path / "dist", draft, Plan())
-    evidence, verification = from_bundle(bundle_path, draft)
+    evidence, verification = verified_evidence(bundle_path, draft)
 
     report = evaluate_dod(evidence, catalog)
 
@@ -168,7 +169,9 @@ def test_evidence_judged_against_a_draft_catalog_is_judged_but_never_met(
 
 def test_a_rehearsal_against_a_draft_catalog_names_both(tmp_path: Path, catalog: QiCatalog) -> None:
     draft = draft_catalog(tmp_path)
-    evidence, _ = from_bundle(build_bundle(tmp_path / "dist", draft, Plan(time_scale=600)), draft)
+    evidence, _ = verified_evidence(
+        build_bundle(tmp_path / "dist", draft, Plan(time_scale=600)), draft
+    )
 
     report = evaluate_dod(evidence, catalog)
 

@@ -1,5 +1,6 @@
 """Helpers for the evidence tests: a recorded run per tenant, published as a signed bundle,
-and `mc-verify` called in-process with its exit code and output.
+and `mc-verify` called in-process with its exit code and output. No test inherits a trust
+list from the environment: `MC_TRUSTED_KEYS` is unset unless a test sets it.
 
 Everything is written under tmp_path. Runs are recorded through `EvidenceRecorder` (the
 same boundary the plugin uses), so the bundles are what a real session would publish.
@@ -26,7 +27,7 @@ from pytest_mc.evidence.records import (
     TargetInfo,
 )
 from pytest_mc.evidence.redaction import Redactor
-from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.evidence.signing import TRUST_ENV, generate_signing_key, load_signing_key
 from pytest_mc.policy.catalog import (
     DEFAULT_CATALOG_PATH,
     QiCatalog,
@@ -41,6 +42,20 @@ ARTIFACT_TEXT = b"k6 summary: p95=180ms checks=100%\n"
 @pytest.fixture(scope="session")
 def catalog() -> QiCatalog:
     return load_catalog()
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_trust(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+
+
+@pytest.fixture
+def user_key(tmp_path: Path) -> Path:
+    """A user's signing key made with `evidence keygen`'s function; its public key is beside
+    it as `signing.pub.pem`."""
+    key = tmp_path / "keys" / "signing.pem"
+    generate_signing_key(key)
+    return key
 
 
 def _catalog_with_lag_threshold(path: Path, threshold: float, version: str | None) -> Path:
@@ -138,7 +153,9 @@ def record_run(tmp_path: Path, catalog: QiCatalog) -> RecordRun:
         recorder.close()
         key = load_signing_key(signing_key)
         publish(paths.chain, paths.bundle, used, key, release=RELEASE)
-        return RecordedRun(tenant=tenant, paths=paths)
+        public_key = paths.out_dir.parent / "signer.pub.pem"
+        public_key.write_bytes(key.public_pem)
+        return RecordedRun(tenant=tenant, paths=paths, public_key=public_key)
 
     return make
 

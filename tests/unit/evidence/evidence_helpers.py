@@ -14,10 +14,13 @@ RELEASE = "v0.3.1-mc"
 
 @dataclass(frozen=True)
 class RecordedRun:
-    """A published run: where its chain, bundle, signature and artifacts are."""
+    """A published run: where its chain, bundle, signature and artifacts are, and the public
+    key of the key that signed it (written out even for an ephemeral key, as `mc-verify run`
+    hands that key over in-process)."""
 
     tenant: str
     paths: EvidencePaths
+    public_key: Path
 
     @property
     def bundle(self) -> Path:

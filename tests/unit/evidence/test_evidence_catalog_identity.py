@@ -84,7 +84,10 @@ def test_a_draft_catalog_run_verifies_with_a_warning_and_is_labelled_in_the_bund
 ) -> None:
     run = record_run("TENANT_004", with_catalog=load_catalog(other_catalog_path))
 
-    result = run_cli("evidence", "verify", run.bundle, "--catalog", other_catalog_path)
+    result = run_cli(
+        "evidence", "verify", run.bundle, "--catalog", other_catalog_path,
+        "--public-key", run.public_key,
+    )  # fmt: skip
 
     assert result.code == 0, result.err
     assert (

@@ -88,7 +88,7 @@ def test_a_malformed_signature_envelope_is_one_error_line(
 
     assert result.code == 2
     assert result.err.count("\n") == 1
-    assert "dsse.json is malformed" in result.err
+    assert "dsse.json is not valid JSON" in result.err
 
 
 def test_a_good_bundle_validates(run: RecordedRun, run_cli: RunCli) -> None:

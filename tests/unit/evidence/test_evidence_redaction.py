@@ -70,7 +70,7 @@ def test_secrets_never_reach_chain_bundle_signature_or_artifacts(
             assert secret not in str(path.relative_to(run.paths.out_dir)), path
     assert REDACTED.encode() in run.chain.read_bytes()
     assert REDACTED.encode() in run.bundle.read_bytes()
-    verified = run_cli("evidence", "verify", run.bundle)
+    verified = run_cli("evidence", "verify", run.bundle, "--public-key", run.public_key)
     assert verified.code == 0, verified.err
 
 

@@ -17,5 +17,6 @@ def catalog() -> QiCatalog:
 
 @pytest.fixture
 def published_bundle(tmp_path: Path, catalog: QiCatalog) -> Path:
-    """A rehearsal bundle (time scale 600) signed with an ephemeral key."""
+    """A rehearsal bundle (time scale 600) signed with an ephemeral key, whose public key is
+    beside it (`signer_of`)."""
     return publish_expansion(tmp_path / "dist", catalog, time_scale=600)

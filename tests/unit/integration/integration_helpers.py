@@ -18,7 +18,7 @@ from pytest_mc.evidence.records import (
     ScenarioStarted,
     TargetInfo,
 )
-from pytest_mc.evidence.signing import load_signing_key
+from pytest_mc.evidence.signing import TrustedKeys, load_signing_key, load_trusted_keys
 from pytest_mc.policy.catalog import QiCatalog, catalog_reference
 from pytest_mc.policy.verdict import Ratio
 
@@ -95,5 +95,17 @@ def publish_expansion(out_dir: Path, catalog: QiCatalog, *, time_scale: float) -
     recorder = EvidenceRecorder(paths, catalog, writer="controller", durable=False)
     record_expansion(recorder, time_scale=time_scale)
     recorder.close()
-    publish(paths.chain, paths.bundle, catalog, load_signing_key(None), release=RELEASE)
+    key = load_signing_key(None)
+    publish(paths.chain, paths.bundle, catalog, key, release=RELEASE)
+    # The ephemeral key's public key, as a caller signing in-process would hand it over.
+    signer_of(paths.bundle).write_bytes(key.public_pem)
     return paths.bundle
+
+
+def signer_of(bundle: Path) -> Path:
+    """The public key of the key `publish_expansion` signed `bundle` with."""
+    return bundle.with_name("signer.pub.pem")
+
+
+def trusting_the_signer_of(bundle: Path) -> TrustedKeys:
+    return load_trusted_keys([signer_of(bundle)])

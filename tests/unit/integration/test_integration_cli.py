@@ -14,7 +14,7 @@ from pathlib import Path
 import icalendar
 import pytest
 import yaml
-from integration_helpers import GA_BEFORE
+from integration_helpers import GA_BEFORE, signer_of
 
 from pytest_mc.cli.main import main
 from pytest_mc.integration.dr_schedule import CALENDAR_FILE, SCHEDULE_FILE
@@ -101,7 +101,7 @@ def test_ga_delta_from_the_profile_writes_report_and_notes(
 ) -> None:
     code, out, err = run(
         "report", "ga-delta", published_bundle, "-o", tmp_path / "rel", "--target",
-        profile(tmp_path),
+        profile(tmp_path), "--public-key", signer_of(published_bundle),
     )  # fmt: skip
     assert code == 0, err
     assert f"{REPORT_FILE}: GA 3 -> 4 tenants" in out
@@ -118,6 +118,7 @@ def test_ga_delta_exits_1_when_the_ga_fleet_fails_a_gate(
         "report", "ga-delta", published_bundle, "-o", tmp_path / "rel",
         "--ga-before", "TENANT_001", "--ga-before", "TENANT_005",
         "--notes-link", f"../evidence/{REPORT_FILE}",
+        "--public-key", signer_of(published_bundle),
     )  # fmt: skip
     assert code == 1
     assert "GA-after fleet fails: replication_lag" in err

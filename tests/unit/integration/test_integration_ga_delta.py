@@ -8,15 +8,25 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from integration_helpers import GA_BEFORE, publish_expansion
+from integration_helpers import (
+    GA_BEFORE,
+    RELEASE,
+    publish_expansion,
+    record_expansion,
+    trusting_the_signer_of,
+)
 
 from pytest_mc.errors import BundleError, InputError
 from pytest_mc.evidence.bundle import read_bundle
+from pytest_mc.evidence.publish import publish
+from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
+from pytest_mc.evidence.records import RunStarted, ScenarioFinished, ScenarioStarted, TargetInfo
+from pytest_mc.evidence.signing import TrustedKeys, load_signing_key
 from pytest_mc.integration.ga_delta import compute_ga_delta, ga_delta_from_file, write_ga_delta
 from pytest_mc.integration.ga_delta_models import NOTES_FILE, REPORT_FILE, GaDeltaReport, QiDelta
 from pytest_mc.integration.output import sha256_of
 from pytest_mc.integration.release_notes import release_notes
-from pytest_mc.policy.catalog import QiCatalog
+from pytest_mc.policy.catalog import QiCatalog, catalog_reference
 from pytest_mc.policy.verdict import Verdict, upper_bound
 from pytest_mc.schemas import schema_path
 
@@ -191,7 +201,8 @@ def test_no_ga_before_tenant_is_an_input_error(published_bundle: Path, catalog: 
 def test_files_validate_and_notes_link_the_report(
     published_bundle: Path, catalog: QiCatalog, tmp_path: Path
 ) -> None:
-    report = ga_delta_from_file(published_bundle, catalog, ga_before=GA_BEFORE)
+    trusted = trusting_the_signer_of(published_bundle)
+    report = ga_delta_from_file(published_bundle, catalog, ga_before=GA_BEFORE, trusted=trusted)
     assert report.bundle.verified is True
     report_path, notes_path = write_ga_delta(report, tmp_path / "out")
     assert (report_path.name, notes_path.name) == (REPORT_FILE, NOTES_FILE)
@@ -219,5 +230,56 @@ def test_an_altered_bundle_is_refused_before_a_report_cites_it(
     document = json.loads(published_bundle.read_text())
     document["tenants"]["TENANT_004"]["measurements"][0]["value"] = 1.0
     published_bundle.write_text(json.dumps(document))
+    trusted = trusting_the_signer_of(published_bundle)
     with pytest.raises(BundleError):
-        ga_delta_from_file(published_bundle, catalog, ga_before=GA_BEFORE)
+        ga_delta_from_file(published_bundle, catalog, ga_before=GA_BEFORE, trusted=trusted)
+
+
+def test_a_bundle_whose_signer_is_not_trusted_is_refused_before_a_report_cites_it(
+    published_bundle: Path, catalog: QiCatalog
+) -> None:
+    with pytest.raises(BundleError, match="is not authenticated: no trusted key was given"):
+        ga_delta_from_file(published_bundle, catalog, ga_before=GA_BEFORE, trusted=TrustedKeys())
+
+
+@pytest.mark.parametrize("rerun", [False, True], ids=["crash last", "rerun passed"])
+def test_a_scenario_counts_as_incomplete_only_when_its_latest_run_crashed_in_it(
+    tmp_path: Path, catalog: QiCatalog, rerun: bool
+) -> None:
+    """The bundle keeps a crashed run's 'incomplete' beside the next run's result; the report
+    judges a scenario by its latest run."""
+    paths = EvidencePaths(tmp_path / "dist", RELEASE)
+    recorder = EvidenceRecorder(paths, catalog, writer="controller", durable=False)
+    record_expansion(recorder, time_scale=600)
+    nodeid = "features/test_plan.py::rollout[TENANT_004]"
+    for run_id in ("run-crashed", "run-next") if rerun else ("run-crashed",):
+        recorder.record(
+            RunStarted(
+                run_id=run_id,
+                release=RELEASE,
+                target=TargetInfo(name="reference-staging", environment="staging", time_scale=600),
+                rehearsal=True,
+                catalog=catalog_reference(catalog),
+                suite_version="0.3.1",
+            )
+        )
+        recorder.record(ScenarioStarted(nodeid=nodeid, scenario="rollout", tenant="TENANT_004"))
+    if rerun:
+        recorder.record(
+            ScenarioFinished(
+                nodeid=nodeid, tenant="TENANT_004", outcome="passed", duration_seconds=1.0
+            )
+        )
+    recorder.close()
+    publish(paths.chain, paths.bundle, catalog, load_signing_key(None), release=RELEASE)
+
+    report = report_of(paths.bundle, catalog)
+
+    history = read_bundle(paths.bundle).tenants["TENANT_004"].scenarios
+    assert [(s.run_id, s.outcome) for s in history if s.nodeid == nodeid] == [
+        ("run-1", "passed"),
+        ("run-crashed", "incomplete"),
+        *([("run-next", "passed")] if rerun else []),
+    ]
+    risks = [r.detail for r in report.open_risks if r.kind == "scenario_not_passed"]
+    assert ("rollout[TENANT_004] ended incomplete" in risks) == (not rerun)
