@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 from pytest_mc.errors import UnsafeTargetError
 from pytest_mc.target.fence import change_refusal, require_change_allowed
@@ -105,3 +109,11 @@ def test_the_environment_is_named_before_any_host() -> None:
     )
     assert refusal is not None
     assert "environment is 'production'" in refusal
+
+
+def test_the_documented_example_profile_is_a_staging_inside_its_fence() -> None:
+    doc = Path(__file__).resolve().parents[3] / "docs" / "target-profile.md"
+    block = re.search(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert block is not None
+    example = TargetProfile.model_validate(yaml.safe_load(block.group(1)))
+    require_change_allowed(example, what="the documented example")
