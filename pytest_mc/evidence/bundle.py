@@ -37,7 +37,7 @@ from pytest_mc.evidence.records import (
     TripwireObservation,
 )
 from pytest_mc.evidence.streak import GreenStreak, compressed_days, compute_streak
-from pytest_mc.inputs import dotted
+from pytest_mc.inputs import dotted, read_json_object
 from pytest_mc.policy.catalog import CatalogReference, QiCatalog, draft_label
 from pytest_mc.policy.verdict import Verdict
 from pytest_mc.schemas import validate_instance
@@ -300,16 +300,7 @@ def write_bundle(bundle: EvidenceBundle, path: Path) -> None:
 
 def read_bundle_document(path: Path) -> dict[str, object]:
     """The bundle's JSON, schema-checked; raw so that record hashes are recomputed as stored."""
-    try:
-        document = json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise BundleError(f"evidence bundle not found: {path}") from None
-    except ValueError as exc:
-        raise BundleError(
-            f"evidence bundle {path} is not valid JSON ({exc}); it was altered or truncated"
-        ) from None
-    if not isinstance(document, dict):
-        raise BundleError(f"evidence bundle {path}: top level is not a JSON object")
+    document = read_json_object(path, what="evidence bundle", error=BundleError)
     validate_instance("evidence-bundle", document, where=str(path))
     return document
 
