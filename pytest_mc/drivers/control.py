@@ -13,7 +13,7 @@ including one the list has never heard of, is a change and runs only inside the 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -75,6 +75,30 @@ def command_words(args: Sequence[str]) -> tuple[str, ...]:
 def is_read_command(args: Sequence[str]) -> bool:
     """Whether the command is one of the contract's reads (exactly: extra words make a change)."""
     return command_words(args) in READ_COMMANDS
+
+
+_INTROSPECTION: frozenset[tuple[str, ...]] = frozenset({("version",), ("--version",)})
+
+
+def fence_guard(profile: TargetProfile) -> Callable[[Sequence[str], str], None]:
+    """The guard of a runner bound to `profile`: every process it starts passes the fence.
+
+    Against a target outside the fence only the control CLI's reads and a tool's version
+    query run; anything else (a control change, k6, chaos, a tool the suite has never heard
+    of) raises `UnsafeTargetError` before it starts. Inside the fence everything runs."""
+    control = tuple(profile.control.command)
+
+    def guard(argv: Sequence[str], tool: str) -> None:
+        args = tuple(argv)
+        if args[: len(control)] == control:
+            rest = args[len(control) :]
+            if not is_read_command(rest):
+                name = " ".join(command_words(rest)) or " ".join(rest[:2])
+                require_change_allowed(profile, what=f"control command {name!r}")
+        elif args[1:] not in _INTROSPECTION:
+            require_change_allowed(profile, what=f"{tool} ({' '.join(args[:2])})")
+
+    return guard
 
 
 class ControlRefused(McError):

@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,11 +50,18 @@ class Completed:
         return f"{code}: {said[-1].strip()}" if said else code
 
 
-class ToolRunner:
-    """Runs external tools with one policy: process groups, timeouts, redaction."""
+Guard = Callable[[Sequence[str], str], None]
+"""Called with (argv, tool) before a process starts; raises to stop it from starting."""
 
-    def __init__(self, redactor: Redactor | None = None) -> None:
+
+class ToolRunner:
+    """Runs external tools with one policy: process groups, timeouts, redaction, and an
+    optional guard that sees every command before it starts (the session's runner is guarded
+    by the safety fence, so a step that runs a tool through it cannot skip the fence)."""
+
+    def __init__(self, redactor: Redactor | None = None, *, guard: Guard | None = None) -> None:
         self.redactor = redactor or Redactor()
+        self._guard = guard
 
     def run(
         self,
@@ -67,6 +74,8 @@ class ToolRunner:
         stdin: str | None = None,
     ) -> Completed:
         """Run `argv` to completion (or timeout) and return its redacted record."""
+        if self._guard is not None:
+            self._guard(argv, tool)
         started = datetime.now(UTC)
         clock = time.monotonic()
         try:

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_mc.bake.runner import BakeResult
 from pytest_mc.drivers.chaos_models import ChaosResult
-from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.control import ControlClient, fence_guard
 from pytest_mc.drivers.drill import DrillResult
 from pytest_mc.drivers.gates import GateWindow
 from pytest_mc.drivers.k6 import K6Driver
@@ -75,12 +75,13 @@ def mc_context() -> ScenarioContext:
 
 @pytest.fixture(scope="session")
 def mc_runner(request: pytest.FixtureRequest, mc_profile: TargetProfile) -> ToolRunner:
-    """The one subprocess runner, redacting with the session's redactor."""
+    """The one subprocess runner of the steps: redacting with the session's redactor, and
+    guarded by the safety fence, so no step can start a change through it."""
     session = request.config.stash[SESSION_KEY]
     admin = mc_profile.admin
     if admin is not None and admin.token_file is not None and admin.token_file.is_file():
         session.redactor.register(admin.token_file.read_text())
-    return ToolRunner(session.redactor)
+    return ToolRunner(session.redactor, guard=fence_guard(mc_profile))
 
 
 @pytest.fixture(scope="session")

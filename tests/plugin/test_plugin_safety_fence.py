@@ -67,6 +67,17 @@ def _advance(mc_profile, tenant):
     ControlClient(mc_profile, ToolRunner()).attempt("rollout", "advance", "--tenant", tenant)
 
 
+@given(parsers.parse("the rollout of {tenant} is advanced through the session's runner"))
+def _advance_raw(mc_profile, mc_runner, tenant):
+    argv = [*mc_profile.control.command, "rollout", "advance", "--tenant", tenant, "--json"]
+    mc_runner.run_checked(argv, tool="control CLI", timeout=30)
+
+
+@given("a tool the suite has never heard of is started through the session's runner")
+def _unknown_tool(mc_runner):
+    mc_runner.run_checked(["/bin/true", "--wipe"], tool="mystery", timeout=30)
+
+
 @then("the GLB status can be read")
 def _read(mc_control):
     assert mc_control.call("glb", "status") == {"regions": [], "tenants": {}}
@@ -75,14 +86,23 @@ def _read(mc_control):
 STEPS = {
     "bias": "Given the GLB of TENANT_004 is biased to eu-central",
     "advance": "Given the rollout of TENANT_004 is advanced by a client of the step's own",
+    "raw": "Given the rollout of TENANT_004 is advanced through the session's runner",
+    "tool": "Given a tool the suite has never heard of is started through the session's runner",
     "read": "Then the GLB status can be read",
 }
 CALLS = {
     "bias": "glb bias --tenant TENANT_004 --region eu-central --weight 100 --json",
     "advance": "rollout advance --tenant TENANT_004 --json",
+    "raw": "rollout advance --tenant TENANT_004 --json",
     "read": "glb status --json",
 }
-NAMES = {"bias": "'glb bias'", "advance": "'rollout advance'"}
+NAMES = {
+    "bias": "control command 'glb bias'",
+    "advance": "control command 'rollout advance'",
+    "raw": "control command 'rollout advance'",
+    "tool": "mystery (/bin/true --wipe)",
+}
+CHANGE_IDS = ["mc_control", "own ControlClient", "session runner", "unknown tool"]
 
 
 def production(profile: str) -> str:
@@ -131,7 +151,7 @@ def run_step(
     return result, log.read_text(encoding="utf-8").splitlines() if log.exists() else []
 
 
-@pytest.mark.parametrize("step", ["bias", "advance"], ids=["mc_control", "own ControlClient"])
+@pytest.mark.parametrize("step", ["bias", "advance", "raw", "tool"], ids=CHANGE_IDS)
 @pytest.mark.parametrize("unsafe", sorted(UNSAFE))
 def test_a_new_step_cannot_change_a_target_outside_the_fence(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, step: str, unsafe: str
@@ -143,12 +163,11 @@ def test_a_new_step_cannot_change_a_target_outside_the_fence(
     assert result.ret == 3, result.stdout.str()
     assert calls == []  # nothing reached the target
     assert (
-        f"UnsafeTargetError: refused to run control command {NAMES[step]} against target "
-        f"'test-staging': {why}"
+        f"UnsafeTargetError: refused to run {NAMES[step]} against target 'test-staging': {why}"
     ) in result.stdout.str()
 
 
-@pytest.mark.parametrize("step", ["bias", "advance"], ids=["mc_control", "own ControlClient"])
+@pytest.mark.parametrize("step", ["bias", "advance", "raw"], ids=CHANGE_IDS[:3])
 def test_the_same_steps_reach_a_fenced_staging(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
