@@ -106,6 +106,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     Then the simulation of tenant <tenant> predicted the derived data its base implies
     And the enactment on tenant <tenant> is refused by policy
     And the derived data of tenant <tenant> is unchanged by the refused enactment
+    And a lag-gate window later no derived row of tenant <tenant> changed in any of its regions
 
     Examples:
       | tenant     |

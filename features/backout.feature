@@ -9,6 +9,7 @@ Feature: Backout per tenant (plan §A.4)
     When the GLB is biased for tenant <tenant> to a single region
     And requests of tenant <tenant> go through the GLB
     Then every request of tenant <tenant> landed in the biased region
+    And the answers of tenant <tenant> through the GLB show all of its traffic on the biased region
     When the backout of tenant <tenant> is undone
     Then tenant <tenant>'s traffic lands where it did before the backout
 

@@ -19,6 +19,7 @@ Feature: Rollout per tenant: 24h bake, canary 20% → 50% → 100% soak, validat
     And tenant <tenant> holds stage "canary-20" for 8h of plan time under k6 load
     Then the validation gates of tenant <tenant> hold over stage "canary-20"
     And the GLB sends 20% of tenant <tenant>'s traffic to its second region
+    And the answers of tenant <tenant> through the GLB show the "canary-20" weight on its second region
     When a DR drill kills the serving region of tenant <tenant>
     Then the drill's RPO is within 5m
     And the drill's RTO is within 30m
@@ -28,6 +29,7 @@ Feature: Rollout per tenant: 24h bake, canary 20% → 50% → 100% soak, validat
     And tenant <tenant> holds stage "canary-50" for 8h of plan time under k6 load
     Then the validation gates of tenant <tenant> hold over stage "canary-50"
     And the GLB sends 50% of tenant <tenant>'s traffic to its second region
+    And the answers of tenant <tenant> through the GLB show the "canary-50" weight on its second region
     When tenant <tenant> is promoted to stage "ga"
     And tenant <tenant> holds stage "ga" for 24h of plan time under k6 load
     Then the validation gates of tenant <tenant> hold over stage "ga"

@@ -11,6 +11,7 @@ Feature: Tripwires and their automatic actions
     And k6 keeps traffic flowing on tenant <tenant> for 2h of plan time
     When the "error-budget-burn" experiment runs on tenant <tenant> for 1h of plan time
     Then within 15m the rollout of tenant <tenant> is paused
+    And over 30m of plan time the rollout of tenant <tenant> keeps its stage and refuses an advance
     And the experiment rolled back and the steady state returned
 
     Examples:
@@ -48,6 +49,7 @@ Feature: Tripwires and their automatic actions
     When the "conflict-storm" experiment runs on tenant <tenant> for 1h of plan time
     Then within 15m the tripwire_conflict_rate tripwire rolls tenant <tenant> back to active/passive
     And the experiment rolled back and the steady state returned
+    And writes sent to the passive region of tenant <tenant> are refused or redirected and none lands there
 
     Examples:
       | tenant     |
@@ -60,6 +62,7 @@ Feature: Tripwires and their automatic actions
     When the "non-persisted-burst" experiment runs on tenant <tenant> for 1h of plan time
     Then within 15m the tripwire_non_persisted tripwire rolls tenant <tenant> back to active/passive
     And the experiment rolled back and the steady state returned
+    And writes sent to the passive region of tenant <tenant> are refused or redirected and none lands there
 
     Examples:
       | tenant     |
@@ -72,6 +75,7 @@ Feature: Tripwires and their automatic actions
     When the "residency-regression" experiment runs on tenant <tenant> for 1h of plan time
     Then within 10m tenant <tenant> is rolled back to active/passive and the DPO is paged
     And the experiment rolled back and the steady state returned
+    And writes sent to the passive region of tenant <tenant> are refused or redirected and none lands there
 
     Examples:
       | tenant     |

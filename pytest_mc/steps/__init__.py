@@ -18,6 +18,7 @@ STEP_MODULES = (
     "pytest_mc.steps.autonomy_kpis",
     "pytest_mc.steps.autonomy_tripwires",
     "pytest_mc.steps.rollout",
+    "pytest_mc.steps.behaviour",
     "pytest_mc.steps.soak",
     "pytest_mc.steps.integration",
     "pytest_mc.steps.dod",
