@@ -187,11 +187,17 @@ class DataPlane:
             return QueryResult(
                 429, _err("budget_exceeded", "query budget exhausted"), route, persisted
             )
+        # deliberate defect: after a rollback the registry says A/P but the passive side
+        # keeps taking writes as it did under A/A
+        passive_takes_writes = (
+            "ap-rollback-status-only" in self.defects and tenant.stage == "rolled-back"
+        )
         if (
             query_id in WRITE_QUERIES
             and tenant.mode == "active-passive"
             and self.region_id in tenant.regions
             and tenant.primary != self.region_id
+            and not passive_takes_writes
         ):
             return QueryResult(
                 409,

@@ -34,6 +34,10 @@ DEFECTS: dict[str, str] = {
     "simulator-blind-to-drift": "the enactment trusts the simulation's view of the derived rows: "
     "no drift re-check and no compare-and-set, so drifted rows are overwritten and the "
     "enactment reports success",
+    "ap-rollback-status-only": "after a rollback the registry and status say active-passive, "
+    "but the passive region still takes writes sent to it directly",
+    "glb-weights-status-only": "the GLB publishes a bias's weights (status, weight gauge) but "
+    "routes by the stage's weights as before",
 }
 
 

@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from mc_staging.defects import active
 from mc_staging.metrics import GlbMetrics, exposition
-from mc_staging.model import RuntimeConfig, TenantRuntime
+from mc_staging.model import STAGE_SECONDARY_WEIGHT, RuntimeConfig, TenantRuntime
 from mc_staging.statedir import StateDir
 from mc_staging.upstream import UpstreamError, UpstreamPool
 from mc_staging.wiring import ConfigFollower, async_client, guarded, json_object
@@ -35,6 +36,7 @@ class GlbServer:
     def __init__(self, state_dir: StateDir) -> None:
         self.state_dir = state_dir
         self.secret = state_dir.admin_secret()
+        self.defects = active(state_dir)
         self.metrics = GlbMetrics()
         self.follower = ConfigFollower(state_dir.control_url(), self.secret, "glb")
         self.follower.listeners.append(lambda _c: self._publish_weights())
@@ -60,11 +62,22 @@ class GlbServer:
             for region in self.config().regions:
                 self.metrics.weight.labels(tenant.id, region.id).set(weights.get(region.id, 0))
 
+    def routing_weights(self, tenant: TenantRuntime) -> dict[str, int]:
+        """The weights requests are routed by: the published ones, unless a defect says not."""
+        if "glb-weights-status-only" in self.defects:
+            # deliberate defect: route by the stage's weights whatever bias is published
+            if tenant.mode == "active-passive":
+                return {tenant.primary: 100}
+            share = STAGE_SECONDARY_WEIGHT[tenant.stage]
+            second = next(r for r in tenant.regions if r != tenant.primary)
+            return {r: w for r, w in {tenant.primary: 100 - share, second: share}.items() if w}
+        return self.effective_weights(tenant)
+
     def choose(self, tenant: TenantRuntime, exclude: set[str]) -> tuple[str | None, bool]:
         """Pick a region by weight among healthy ones; (region, failed_over?)."""
         weights = {
             r: w
-            for r, w in self.effective_weights(tenant).items()
+            for r, w in self.routing_weights(tenant).items()
             if self.healthy.get(r, True) and r not in exclude
         }
         if weights:
