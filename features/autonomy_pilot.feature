@@ -15,6 +15,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     And the target refuses tier T3 for tenant <tenant> without HITL
     And the target refuses tier T3 for every tenant of the profile that is not the pilot
     And an enactment on tenant <tenant> without an approval token is refused
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     |
@@ -42,6 +43,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     Then the enactment on tenant <tenant> succeeded
     And the derived data of tenant <tenant> matches its base in every region
     And the enactment audit record is attached and matches the target's audit log
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     |
@@ -55,6 +57,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     And the simulation of tenant <tenant> is enacted with a <token> approval token
     Then the enactment is refused for a <token> token and counted by the target
     And the derived data of tenant <tenant> is unchanged by the refused enactment
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     | token            |
@@ -75,6 +78,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     Then the enactment on tenant <tenant> succeeded
     When the enactment on tenant <tenant> is compensated
     Then the derived data of tenant <tenant> is back to what it was before the enactment
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     |
@@ -90,6 +94,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     And the approved simulation is enacted on tenant <tenant>
     Then the enactment on tenant <tenant> is refused by policy
     And the derived data of tenant <tenant> is unchanged by the refused enactment
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     |
@@ -123,6 +128,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     And the simulation false-negative rate of tenant <tenant> is at most 0.1%
     And the compensation rate of tenant <tenant> is at most 0.5%
     And the autonomy success rate of tenant <tenant> is at least 99.9%
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     | drift |
@@ -137,6 +143,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     Then within 15m autonomy on tenant <tenant> is halted by <qi_id>
     And an approved enactment on tenant <tenant> is refused while autonomy is halted
     And the experiment rolled back and the steady state returned
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     | burn | qi_id              |
@@ -153,6 +160,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     Then within 10m the enactment on tenant <tenant> is aborted by tripwire_risk_anomaly
     And the derived data of tenant <tenant> is unchanged by the refused enactment
     And the experiment rolled back and the steady state returned
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     | region  |
@@ -168,6 +176,7 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     Then within 10m the enactment on tenant <tenant> is aborted by tripwire_residency_denial
     And the derived data of tenant <tenant> is unchanged by the refused enactment
     And the experiment rolled back and the steady state returned
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     | region  |

@@ -45,24 +45,28 @@ Feature: Backout per tenant (plan §A.4)
       | TENANT_005 |
 
   Scenario Outline: Idempotent ops are replayed, and replaying again changes nothing
+    # every replay path of the contract: `ops replay`, and the data plane's Idempotency-Key
+    # through the GLB and at each region's own URL (TENANT_002 is active/active: both of its
+    # regions take writes, so a replay that lands on the one that only replicated it counts)
     Given tenant <tenant> of the target profile
     And tenant <tenant> is backed out to its serving region with TTL auto-tune disabled
     When tenant <tenant> writes data through the GLB
     And the ops of tenant <tenant> are replayed twice
     Then the second replay of tenant <tenant> replayed nothing and its data is unchanged
-    And re-sending tenant <tenant>'s acknowledged writes with their op ids applies none again
+    And re-sending tenant <tenant>'s acknowledged writes with their op ids, twice through the GLB and twice to each of its regions, applies none again
 
     Examples:
       | tenant     |
       | TENANT_004 |
       | TENANT_005 |
+      | TENANT_002 |
 
   Scenario Outline: Provenance logs are preserved through the backout
     Given tenant <tenant> of the target profile
     And the provenance log of tenant <tenant> is read before the backout
     When tenant <tenant> is backed out to its serving region with TTL auto-tune disabled
     And the backout of tenant <tenant> is undone
-    Then the provenance log of tenant <tenant> is intact and keeps every earlier record
+    Then the provenance log of tenant <tenant> read before the backout is a byte-identical prefix of the log after it, whose chain is intact
 
     Examples:
       | tenant     |

@@ -242,9 +242,39 @@ class AutonomyEngine:
 
     # enact -------------------------------------------------------------------------------
     async def enact(
-        self, tenant: TenantRecord, token: str | None, simulation: dict[str, object]
+        self,
+        tenant: TenantRecord,
+        token: str | None,
+        simulation: dict[str, object],
+        op_id: str | None = None,
     ) -> dict[str, object]:
-        sim = self.load_simulation(tenant, simulation)
+        """Every attempt leaves exactly one `autonomy.enact` audit record in the provenance
+        log: applied or aborted (`_apply`), or refused here (by policy or for a bad token),
+        each with the caller's operation id and the token's fingerprint."""
+        try:
+            sim = self.load_simulation(tenant, simulation)
+            approval = self._admit(tenant, token, sim)
+        except (PolicyRefused, BadInput) as exc:
+            self.store.append_provenance(
+                "autonomy-engine",
+                "autonomy.enact",
+                tenant.id,
+                {
+                    "enactment_id": None,
+                    "op_id": op_id,
+                    "outcome": "refused",
+                    "refusal": getattr(exc, "reason", None) or exc.kind,
+                    "message": str(exc),
+                    "token_fingerprint": token_fingerprint(token) if token else None,
+                },
+            )
+            raise
+        return await self._apply(tenant, sim, approval, op_id)
+
+    def _admit(
+        self, tenant: TenantRecord, token: str | None, sim: dict[str, object]
+    ) -> dict[str, object] | None:
+        """Tier, halt, scope and approval-token checks; the approval reference to record."""
         if tenant.autonomy.tier != "T3":
             raise PolicyRefused(
                 f"enactments are disabled for {tenant.id} at tier "
@@ -277,13 +307,17 @@ class AutonomyEngine:
                 "token_fingerprint": token_fingerprint(token),
                 "approver": approval.approver,
             }
-        return await self._apply(tenant, sim, approval_ref)
+        return approval_ref
 
     def _refuse_token(self, tenant: TenantRecord, reason: str) -> None:
         self.metrics.token_refusals.labels(tenant.id, reason).inc()
 
     async def _apply(
-        self, tenant: TenantRecord, sim: dict[str, object], approval: dict[str, object] | None
+        self,
+        tenant: TenantRecord,
+        sim: dict[str, object],
+        approval: dict[str, object] | None,
+        op_id: str | None,
     ) -> dict[str, object]:
         started = time.time()
         changes = list(sim["predicted_changes"])  # type: ignore[call-overload]
@@ -345,15 +379,20 @@ class AutonomyEngine:
         record["digest"] = record_digest(record)
         self.store.put_document("enactment", str(record["enactment_id"]), record)
         self.metrics.enactments.labels(tenant.id, str(record["outcome"])).inc()
+        if record["outcome"] == "aborted" and "aborted-enactment-unaudited" in self.defects:
+            return record  # deliberate defect: an aborted enactment leaves no audit record
         self.store.append_provenance(
             "autonomy-engine",
             "autonomy.enact",
             tenant.id,
             {
                 "enactment_id": record["enactment_id"],
+                "op_id": op_id,
                 "outcome": record["outcome"],
                 "abort_reason": record["abort_reason"],
                 "digest": record["digest"],
+                "token_id": approval["token_id"] if approval else None,
+                "token_fingerprint": approval["token_fingerprint"] if approval else None,
             },
         )
         return record

@@ -451,6 +451,7 @@ def autonomy_approve(
 @click.option("--approval-token", default=None, envvar="MC_APPROVAL_TOKEN")
 @click.option("--from-sim", "from_sim", required=True)
 @click.option("--evidence", default=None, help="Write the enactment audit record here.")
+@OP_ID
 @JSON_OPTION
 @click.pass_context
 def autonomy_enact(
@@ -459,14 +460,18 @@ def autonomy_enact(
     approval_token: str | None,
     from_sim: str,
     evidence: str | None,
+    op_id: str | None,
     as_json: bool,
 ) -> None:
+    # the op id is the idempotency key and also the operation id of the audit record
     result = ControlClient(state(ctx)).call(
         "autonomy.enact",
         {
             "tenant": tenant,
             "approval_token": approval_token,
             "simulation": read_record(from_sim, "simulation"),
+            "op_id": op_id,
+            "operation_id": op_id,
         },
     )
     write_record(evidence, result)

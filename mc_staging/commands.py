@@ -302,8 +302,12 @@ def build_commands(server: ControlServer) -> dict[str, Handler]:
 
     async def autonomy_enact(args: dict[str, object]) -> object:
         token = args.get("approval_token")
+        operation = args.get("operation_id")
         return await autonomy.enact(
-            tenant(args), None if not token else str(token), _record(args, "simulation")
+            tenant(args),
+            None if not token else str(token),
+            _record(args, "simulation"),
+            None if operation is None else str(operation),
         )
 
     async def autonomy_compensate(args: dict[str, object]) -> object:

@@ -259,6 +259,15 @@ class ControlPlane:
         if "glb-never-biases" not in self.defects:
             tenant.glb_bias = bias
         await self.save(tenant, "glb.bias", {"bias": bias, "reason": reason}, actor)
+        if weight == 100 and "provenance-rewritten" in self.defects:
+            # deliberate defect: a backout "tidies" the tenant's previous record, re-hashing
+            # the chain after it so that the chain still verifies
+            earlier = self.store.provenance(tenant.id, limit=2)[:-1]
+            if earlier:
+                details = dict(earlier[0]["details"])  # type: ignore[call-overload]
+                self.store.rewrite_provenance(
+                    int(str(earlier[0]["seq"])), {**details, "superseded_by": "backout"}
+                )
         return self.tenant_status(tenant)
 
     async def unbias(self, tenant: TenantRecord) -> dict[str, object]:

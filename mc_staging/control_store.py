@@ -112,6 +112,39 @@ class ControlStore:
             for r in reversed(rows)
         ]
 
+    def rewrite_provenance(self, seq: int, details: dict[str, object]) -> None:
+        """Replace record `seq`'s details and re-hash every record from it on. Only the
+        `provenance-rewritten` defect calls this: the log is append-only."""
+        row = self.db.execute(
+            "SELECT hash FROM provenance WHERE seq < ? ORDER BY seq DESC LIMIT 1", (seq,)
+        ).fetchone()
+        prev = str(row[0]) if row else GENESIS
+        rows = self.db.execute(
+            "SELECT seq, at, actor, action, tenant, details FROM provenance WHERE seq >= ?"
+            " ORDER BY seq",
+            (seq,),
+        ).fetchall()
+        for number, at, actor, action, tenant, stored in rows:
+            body = json.loads(stored) if number != seq else details
+            digest = hashlib.sha256(
+                json.dumps(
+                    {
+                        "at": at,
+                        "actor": actor,
+                        "action": action,
+                        "tenant": tenant,
+                        "details": body,
+                        "prev_hash": prev,
+                    },
+                    sort_keys=True,
+                ).encode()
+            ).hexdigest()
+            self.db.execute(
+                "UPDATE provenance SET details=?, prev_hash=?, hash=? WHERE seq=?",
+                (json.dumps(body, sort_keys=True), prev, digest, number),
+            )
+            prev = digest
+
     def verify_provenance(self) -> tuple[bool, int | None]:
         """Recompute the chain; (ok, first broken seq)."""
         prev = GENESIS

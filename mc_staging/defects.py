@@ -38,6 +38,13 @@ DEFECTS: dict[str, str] = {
     "but the passive region still takes writes sent to it directly",
     "glb-weights-status-only": "the GLB publishes a bias's weights (status, weight gauge) but "
     "routes by the stage's weights as before",
+    "aborted-enactment-unaudited": "an aborted enactment writes its record file but leaves no "
+    "audit record in the provenance log",
+    "replay-path-applies-twice": "a region does not record the op ids of changes it receives "
+    "by replication: a write replayed with its op id directly to the tenant's other region is "
+    "applied again there",
+    "provenance-rewritten": "a backout (GLB bias to a single region) rewrites the tenant's "
+    "previous provenance record and re-hashes the chain after it, so the chain still verifies",
 }
 
 

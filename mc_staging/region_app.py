@@ -40,10 +40,14 @@ class RegionServer:
         self.jurisdiction = REGIONS[ids.index(region_id)].jurisdiction
         self.secret = state_dir.admin_secret()
         self.metrics = RegionMetrics()
-        self.store = RegionStore(state_dir.region_db(region_id), region_id, ids.index(region_id))
-        self.plane = DataPlane(
-            region_id, self.jurisdiction, self.store, self.metrics, active(state_dir)
+        defects = active(state_dir)
+        self.store = RegionStore(
+            state_dir.region_db(region_id),
+            region_id,
+            ids.index(region_id),
+            record_peer_op_ids="replay-path-applies-twice" not in defects,
         )
+        self.plane = DataPlane(region_id, self.jurisdiction, self.store, self.metrics, defects)
         self.follower = ConfigFollower(state_dir.control_url(), self.secret, f"region-{region_id}")
         self.follower.listeners.append(self._on_config)
         self.appliers: dict[str, PeerApplier] = {}

@@ -96,10 +96,14 @@ class ApplyOutcome:
 class RegionStore:
     """All SQLite access of one region process (single connection, event-loop thread)."""
 
-    def __init__(self, path: Path, region_id: str, region_index: int) -> None:
+    def __init__(
+        self, path: Path, region_id: str, region_index: int, *, record_peer_op_ids: bool = True
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.region_id = region_id
         self.region_index = region_index
+        # a replicated change carries its op id, so a replay that lands here dedupes too
+        self.record_peer_op_ids = record_peer_op_ids
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -224,7 +228,7 @@ class RegionStore:
             (change.tenant, change.key),
         ).fetchone()
         self.lamport = max(self.lamport, change.version // 100)
-        if change.op_id is not None:
+        if change.op_id is not None and self.record_peer_op_ids:
             cur.execute(
                 "INSERT OR IGNORE INTO ops VALUES (?,?,?,?)",
                 (change.op_id, change.tenant, change.version, now),

@@ -6,20 +6,29 @@ the records the target writes with `--evidence FILE` parsed into models
 policy, or an aborted enactment) and exit 2 (a bad approval token, an op-set unknown) are what
 many pilot scenarios expect, so each call returns the exit code and the target's message.
 Every command but `status` changes the target and passes the control client's safety fence.
+
+Every enactment the driver starts goes into its ledger (`EnactAttempt`): an operation id the
+suite chose, the tenant, a digest of the token it presented and what it observed. The ledger
+is the suite's own account of what it started; `reconcile_audit` holds the target's audit log
+(`provenance log`, `autonomy.enact` records) to it: exactly one matching record per attempt.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from pytest_mc.drivers.autonomy_models import (
     Approval,
+    AuditLogEntry,
     AutonomyStatus,
     CompensationRecord,
     EnactmentRecord,
@@ -33,6 +42,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 DERIVED_UPDATES = "derived_updates"
 DEFAULT_TTL_SECONDS = 300.0
+ENACT_ACTION = "autonomy.enact"
+
+AuditOutcome = Literal["succeeded", "aborted", "refused"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,96 @@ class Enactment:
 
 
 @dataclass(frozen=True)
+class EnactAttempt:
+    """One enactment the suite started, as the suite knows it: the operation id it chose, the
+    sha256 of the token it presented (None: no token), the command's exit code and, when the
+    target wrote one, the record file's enactment and token ids."""
+
+    op_id: str
+    tenant: str
+    token_sha256: str | None
+    exit_code: int
+    enactment_id: str | None
+    token_id: str | None
+    record_outcome: str | None
+
+    @property
+    def outcome(self) -> AuditOutcome:
+        """What the audit record must say: the record's outcome, else refused (exit 1 or 2
+        without a record); exit 0 claims an applied enactment, record or not."""
+        if self.record_outcome == "aborted":
+            return "aborted"
+        if self.record_outcome == "succeeded" or self.exit_code == 0:
+            return "succeeded"
+        return "refused"
+
+    def describe(self) -> str:
+        what = self.enactment_id or "no enactment record"
+        return f"enactment op {self.op_id} on {self.tenant} ({self.outcome}, {what})"
+
+
+def reconcile_audit(attempts: Sequence[EnactAttempt], log: Sequence[AuditLogEntry]) -> list[str]:
+    """Each attempt must have exactly one `autonomy.enact` record with its op id (or its
+    enactment id), and that record must name the same tenant, outcome, enactment and token.
+    Returns one line per attempt that does not, naming it and what was expected."""
+    enacts = [entry for entry in log if entry.action == ENACT_ACTION]
+    problems: list[str] = []
+    for attempt in attempts:
+        found = [
+            entry
+            for entry in enacts
+            if entry.details.get("op_id") == attempt.op_id
+            or (
+                attempt.enactment_id is not None
+                and entry.details.get("enactment_id") == attempt.enactment_id
+            )
+        ]
+        if len(found) != 1:
+            seqs = ", ".join(str(entry.seq) for entry in found)
+            problems.append(
+                f"{attempt.describe()}: {len(found)} audit records"
+                + (f" (seq {seqs})" if found else "")
+                + ", expected exactly 1"
+            )
+            continue
+        wrong = _mismatches(attempt, found[0])
+        if wrong:
+            problems.append(
+                f"{attempt.describe()}: audit record seq {found[0].seq} has " + "; ".join(wrong)
+            )
+    return problems
+
+
+def _mismatches(attempt: EnactAttempt, entry: AuditLogEntry) -> list[str]:
+    details = entry.details
+    wrong: list[str] = []
+    expected: dict[str, object] = {
+        "op_id": attempt.op_id,
+        "outcome": attempt.outcome,
+        "enactment_id": attempt.enactment_id,
+    }
+    if attempt.token_id is not None:
+        expected["token_id"] = attempt.token_id
+    if entry.tenant != attempt.tenant:
+        wrong.append(f"tenant {entry.tenant!r}, expected {attempt.tenant!r}")
+    for name, value in expected.items():
+        if details.get(name) != value:
+            wrong.append(f"{name} {details.get(name)!r}, expected {value!r}")
+    fingerprint = details.get("token_fingerprint")
+    if attempt.token_sha256 is None:
+        if fingerprint is not None:
+            wrong.append(f"token_fingerprint {fingerprint!r}, expected none (no token given)")
+    elif not (isinstance(fingerprint, str) and fingerprint) or not attempt.token_sha256.startswith(
+        fingerprint
+    ):
+        wrong.append(
+            f"token_fingerprint {fingerprint!r}, expected a prefix of the presented token's "
+            f"sha256 {attempt.token_sha256[:16]}…"
+        )
+    return wrong
+
+
+@dataclass(frozen=True)
 class Compensation:
     answer: Answer
     record: CompensationRecord | None
@@ -81,6 +183,7 @@ class AutonomyDriver:
         self.control = control
         self.work_dir = work_dir
         self._serial = itertools.count(1)
+        self.ledger: list[EnactAttempt] = []
 
     def _file(self, stem: str) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -178,13 +281,32 @@ class AutonomyDriver:
         return Answer("approve", 0, ""), approval
 
     def enact(self, tenant: str, token: str | None, simulation: Path) -> Enactment:
+        """Enact under an operation id of the suite's own. The attempt enters the ledger before
+        the command runs (a command that dies still started an enactment) and is completed
+        with what the suite observed."""
         path = self._file("enact")
+        op_id = f"suite-enact-{uuid.uuid4().hex}"
+        presented = None if token is None else sha256(token.encode()).hexdigest()
+        started = EnactAttempt(op_id, tenant, presented, -1, None, None, None)
+        index = len(self.ledger)
+        self.ledger.append(started)
         args = ["--tenant", tenant, "--from-sim", str(simulation), "--evidence", str(path)]
+        args += ["--op-id", op_id]
         if token is not None:
             args += ["--approval-token", token]
         answer, _data = self._run("enact", *args)
         # the record is written for every enactment, aborted ones included (exit 1)
-        return Enactment(answer, _read(EnactmentRecord, path, "autonomy enact"), path)
+        record = _read(EnactmentRecord, path, "autonomy enact")
+        self.ledger[index] = EnactAttempt(
+            op_id=op_id,
+            tenant=tenant,
+            token_sha256=presented,
+            exit_code=answer.exit_code,
+            enactment_id=record.enactment_id if record else None,
+            token_id=record.approval.token_id if record and record.approval else None,
+            record_outcome=record.outcome if record else None,
+        )
+        return Enactment(answer, record, path)
 
     def compensate(self, tenant: str, enactment: Path) -> Compensation:
         path = self._file("compensation")

@@ -4,12 +4,14 @@ Every step drives the target's control CLI through `AutonomyDriver` and judges t
 the tenant's data through the data plane (`DerivedDataReader`): an enactment worked when the
 derived rows every region serves match what their base implies, not when the command said so.
 Each enactment's audit record is attached and recorded (`enactment_audit`) and checked
-against the target's own audit log. Every tenant whose autonomy a scenario changed is put
-back as the scenario found it.
+against the target's own audit log; every enactment the suite started (the driver's ledger,
+not the target's answers) is reconciled with that log at the end of a scenario. Every tenant
+whose autonomy a scenario changed is put back as the scenario found it.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Iterator
@@ -19,7 +21,13 @@ from hashlib import sha256
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from pytest_mc.drivers.autonomy import DERIVED_UPDATES, AutonomyDriver, Enactment, Simulation
+from pytest_mc.drivers.autonomy import (
+    DERIVED_UPDATES,
+    AutonomyDriver,
+    Enactment,
+    Simulation,
+    reconcile_audit,
+)
 from pytest_mc.drivers.autonomy_models import Approval, AuditLog, AutonomyStatus
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.derived_data import DerivedDataReader, change_base, derive
@@ -41,6 +49,7 @@ TOKEN_KINDS = {
 # Keys the pilot's scenarios write: one category, a bounded set of keys.
 PILOT_KEYS = 8
 _EXPIRED_TTL_SECONDS = 0.5
+_WHOLE_LOG = 1_000_000  # the contract's largest --limit: reconciling needs every record
 _BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 Derived = dict[str, dict[str, str]]
@@ -59,6 +68,7 @@ class PilotRun:
     enactment: Enactment | None = None
     derived_before_enactment: Derived | None = None
     refusals_before: float = 0.0
+    ledger_start: int = 0  # the driver's ledger before this scenario's first enactment
 
     def regions(self, tenant: str) -> tuple[str, ...]:
         return self.profile.tenant(tenant).regions
@@ -104,7 +114,12 @@ def mc_autonomy(
 def mc_pilot(mc_profile: TargetProfile, mc_autonomy: AutonomyDriver) -> Iterator[PilotRun]:
     """A scenario's autonomy state; autonomy is put back as found when the scenario ends."""
     with DerivedDataReader(mc_profile) as reader:
-        run = PilotRun(profile=mc_profile, driver=mc_autonomy, reader=reader)
+        run = PilotRun(
+            profile=mc_profile,
+            driver=mc_autonomy,
+            reader=reader,
+            ledger_start=len(mc_autonomy.ledger),
+        )
         try:
             yield run
         finally:
@@ -426,6 +441,51 @@ def audit_matches_log(mc_control: ControlClient, mc_pilot: PilotRun) -> None:
         f"autonomy §B.1 audit: the audit log says {logged.get('outcome')!r} "
         f"digest {str(logged.get('digest'))[:12]}…, the record {record.outcome!r} "
         f"digest {record.digest[:12]}…"
+    )
+
+
+@then(
+    parsers.parse(
+        "every enactment the suite started on tenant {tenant} has exactly one matching audit record"
+    )
+)
+def enactments_reconciled(
+    mc_control: ControlClient, mc_evidence: McEvidence, mc_pilot: PilotRun, tenant: str
+) -> None:
+    """The suite's ledger of this scenario's enactments (applied, aborted, refused) against
+    the target's audit log: one `autonomy.enact` record each, same ids and outcome."""
+    attempts = [a for a in mc_pilot.driver.ledger[mc_pilot.ledger_start :] if a.tenant == tenant]
+    assert attempts, (
+        f"autonomy audit: this scenario started no enactment on {tenant}; there is nothing to "
+        "reconcile (the step belongs after an enactment)"
+    )
+    log = mc_control.parsed(
+        AuditLog, "provenance", "log", "--tenant", tenant, "--limit", str(_WHOLE_LOG)
+    )
+    problems = reconcile_audit(attempts, log.records)
+    ledger = [
+        {
+            "op_id": a.op_id,
+            "outcome": a.outcome,
+            "exit_code": a.exit_code,
+            "enactment_id": a.enactment_id,
+            "token_fingerprint": a.token_sha256[:16] if a.token_sha256 else None,
+        }
+        for a in attempts
+    ]
+    mc_evidence.attach(
+        json.dumps({"ledger": ledger, "problems": problems}, indent=2).encode(),
+        name=f"enactment-ledger-{tenant}.json",
+        kind="json",
+        tenant=tenant,
+    )
+    assert log.chain_valid, (
+        f"autonomy audit: the target's audit log is broken at seq {log.first_broken_seq}"
+    )
+    assert not problems, (
+        f"autonomy audit: {len(problems)} of {len(attempts)} enactments the suite started on "
+        f"{tenant} have no single matching audit record in the target's log: "
+        + "; ".join(problems[:3])
     )
 
 

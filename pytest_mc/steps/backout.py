@@ -6,16 +6,18 @@ even when a step fails.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 import pytest
+import rfc8785
 from pytest_bdd import given, parsers, then, when
 
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.control_models import ProvenanceLog, ReplayResult
-from pytest_mc.drivers.dataplane import DataPlaneClient, QueryAnswer, statuses
+from pytest_mc.drivers.dataplane import GLB, DataPlaneClient, QueryAnswer, statuses
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.source import MetricSource
 from pytest_mc.steps.readiness import (
@@ -28,6 +30,7 @@ from pytest_mc.steps.readiness import (
 from pytest_mc.target.profile import TargetProfile
 
 ROUTED_REQUESTS = 30
+REPLAYED_VALUE = "replayed"  # differs from every value written, so a re-applied write shows
 PROVENANCE_LIMIT = 1_000_000  # the whole log: "not shorter" needs every record
 
 
@@ -48,6 +51,7 @@ class BackoutScenario:
     versions_between: dict[str, int | None] = field(default_factory=dict)
     versions_after: dict[str, int | None] = field(default_factory=dict)
     provenance_before: ProvenanceLog | None = None
+    provenance_before_canonical: list[bytes] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -359,77 +363,205 @@ def second_replay_noop(mc_evidence: McEvidence, mc_backout: BackoutScenario, ten
     )
 
 
+Content = dict[str, dict[str, tuple[str | None, int | None]]]  # path -> key -> (value, version)
+
+
+def _contents(
+    mc_dataplane: DataPlaneClient, paths: tuple[str, ...], tenant: str, keys: list[str]
+) -> Content:
+    """What every path serves for each key: the data content a re-applied write would move."""
+    found: Content = {}
+    for path in paths:
+        found[path] = {}
+        for key in keys:
+            answer = mc_dataplane.get(tenant, key, via=path)
+            entity = answer.entity if answer.ok else None
+            assert entity is not None, (
+                f"gate backout: read of {key} for {tenant} via {path}: {answer.describe()}"
+            )
+            found[path][key] = (entity.value, entity.version)
+    return found
+
+
+def _await_every_region(
+    mc_dataplane: DataPlaneClient,
+    regions: tuple[str, ...],
+    tenant: str,
+    expected: dict[str, int | None],
+    timeout_seconds: float,
+) -> Content:
+    """Wait until every region serves each key at the version the GLB serves (replication
+    carried the write and its op id), or fail naming the key and region that lag."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        found = _contents(mc_dataplane, regions, tenant, sorted(expected))
+        behind = [
+            f"{key} in {region} at version {found[region][key][1]}, GLB at {version}"
+            for region in regions
+            for key, version in expected.items()
+            if found[region][key][1] != version
+        ]
+        if not behind or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not behind, (
+        f"gate backout: {tenant}'s writes did not reach every region within "
+        f"{timeout_seconds:g}s, so a replay to each cannot be judged: {behind[:3]}"
+    )
+    return found
+
+
 @then(
     parsers.parse(
-        "re-sending tenant {tenant}'s acknowledged writes with their op ids applies none again"
+        "re-sending tenant {tenant}'s acknowledged writes with their op ids, twice through the "
+        "GLB and twice to each of its regions, applies none again"
     )
 )
-def resend_is_idempotent(
+def resend_on_every_path(
     mc_dataplane: DataPlaneClient,
+    mc_profile: TargetProfile,
+    mc_evidence: McEvidence,
     mc_readiness: ReadinessScenario,
     mc_backout: BackoutScenario,
     tenant: str,
 ) -> None:
-    assert mc_readiness.written, "no acknowledged writes in this scenario: write some first"
-    resent: list[QueryAnswer] = []
-    for written in mc_readiness.written:
-        assert written.entity is not None
-        assert written.op_id is not None
-        resent.append(mc_dataplane.put(tenant, written.entity.key, "replayed", op_id=written.op_id))
-    applied = [
-        a.describe() for a in resent if not (a.ok and a.entity and a.entity.idempotent_replay)
-    ]
-    assert not applied, (
-        f"gate backout: writes of {tenant} re-sent with their op ids were not recognised as "
-        f"replays: {applied[:3]} ({statuses(resent)})"
+    """The data plane's replay paths: the GLB and each region's own URL, each sent every
+    acknowledged write again with its op id, twice. A path may refuse a write (409
+    not_primary on a passive region) but must never apply it again; judged by the content
+    every path serves, not by the answers."""
+    written = [w for w in mc_readiness.written if w.entity is not None and w.op_id is not None]
+    assert written, "no acknowledged writes in this scenario: write some first"
+    regions = mc_profile.tenant(tenant).regions
+    paths = (GLB, *regions)
+    expected = dict(mc_backout.versions_after)
+    _await_every_region(mc_dataplane, regions, tenant, expected, mc_profile.control.timeout_seconds)
+    before = _contents(mc_dataplane, paths, tenant, sorted(expected))
+    answers: dict[str, list[QueryAnswer]] = {}
+    for path in paths:
+        for _round in (1, 2):
+            for write in written:
+                assert write.entity is not None
+                assert write.op_id is not None
+                answers.setdefault(path, []).append(
+                    mc_dataplane.put(
+                        tenant, write.entity.key, REPLAYED_VALUE, via=path, op_id=write.op_id
+                    )
+                )
+    after = _contents(mc_dataplane, paths, tenant, sorted(expected))
+    attach_json(
+        mc_evidence,
+        f"replay-paths-{tenant}.json",
+        tenant,
+        {
+            "paths": list(paths),
+            "answers": {p: [a.describe() for a in got] for p, got in answers.items()},
+            "before": {p: {k: list(v) for k, v in c.items()} for p, c in before.items()},
+            "after": {p: {k: list(v) for k, v in c.items()} for p, c in after.items()},
+        },
     )
-    after = _versions(mc_dataplane, mc_readiness, tenant)
-    assert after == mc_backout.versions_after, (
-        f"gate backout: re-sent writes of {tenant} changed its data: "
-        f"{mc_backout.versions_after} -> {after}"
+    changed = [
+        f"{key} via {path}: {before[path][key]} -> {after[path][key]}"
+        for path in paths
+        for key in sorted(expected)
+        if after[path][key] != before[path][key]
+    ]
+    every = [a for got in answers.values() for a in got]
+    applied = [
+        f"{a.describe()} op {a.op_id}"
+        for a in every
+        if a.ok and not (a.entity and a.entity.idempotent_replay)
+    ]
+    assert not changed, (
+        f"gate backout: replaying {tenant}'s acknowledged writes with their op ids applied "
+        f"them again: {changed[:3]}; answered as new writes: {applied[:2] or 'none'}"
+    )
+    assert not applied, (
+        f"gate backout: writes of {tenant} re-sent with their op ids were answered as new "
+        f"writes, not as replays: {applied[:3]} ({statuses(every)})"
     )
 
 
 # --------------------------------------------------------------------------- provenance
 
 
+def _provenance_raw(mc_control: ControlClient, tenant: str) -> tuple[ProvenanceLog, list[bytes]]:
+    """The tenant's whole log, parsed, and each record as canonical bytes (RFC 8785) of the
+    JSON object the contract serves, every field included."""
+    served = mc_control.call(
+        "provenance", "log", "--tenant", tenant, "--limit", str(PROVENANCE_LIMIT)
+    )
+    log = ProvenanceLog.model_validate(served)
+    records = served.get("records") if isinstance(served, dict) else None
+    assert isinstance(records, list), (
+        f"gate backout: `provenance log --tenant {tenant}` served no records list"
+    )
+    return log, [rfc8785.dumps(record) for record in records]
+
+
+def first_difference(before: list[bytes], after: list[bytes]) -> int | None:
+    """The index of the first record of `before` that `after` does not hold byte for byte at
+    the same position (len(after) when after is shorter), or None for a prefix."""
+    for index, record in enumerate(before):
+        if index >= len(after) or after[index] != record:
+            return index
+    return None
+
+
 @given(parsers.parse("the provenance log of tenant {tenant} is read before the backout"))
 def provenance_before(mc_control: ControlClient, mc_backout: BackoutScenario, tenant: str) -> None:
-    mc_backout.provenance_before = mc_control.provenance(tenant, limit=PROVENANCE_LIMIT)
+    log, canonical = _provenance_raw(mc_control, tenant)
+    assert canonical, (
+        f"gate backout: the provenance log of {tenant} is empty before the backout; there is "
+        "nothing whose preservation could be shown (run a scenario that changes it first)"
+    )
+    mc_backout.provenance_before = log
+    mc_backout.provenance_before_canonical = canonical
 
 
 @then(
-    parsers.parse("the provenance log of tenant {tenant} is intact and keeps every earlier record")
+    parsers.parse(
+        "the provenance log of tenant {tenant} read before the backout is a byte-identical "
+        "prefix of the log after it, whose chain is intact"
+    )
 )
 def provenance_preserved(
     mc_control: ControlClient, mc_evidence: McEvidence, mc_backout: BackoutScenario, tenant: str
 ) -> None:
     before = mc_backout.provenance_before
+    old = mc_backout.provenance_before_canonical
     assert before is not None, "the provenance log was not read before the backout"
-    after = mc_control.provenance(tenant, limit=PROVENANCE_LIMIT)
+    after, new = _provenance_raw(mc_control, tenant)
+    differs = first_difference(old, new)
     attach_json(
         mc_evidence,
         f"provenance-{tenant}.json",
         tenant,
         {
-            "records_before": len(before.records),
-            "records_after": len(after.records),
+            "records_before": len(old),
+            "records_after": len(new),
+            "first_difference_at": differs,
             "chain_valid": after.chain_valid,
             "first_broken_seq": after.first_broken_seq,
             "backout_commands": mc_backout.commands,
-            "new_actions": [r.action for r in after.records[len(before.records) :]],
+            "new_actions": [r.action for r in after.records[len(old) :]],
         },
     )
+    if differs is not None:
+        was = before.records[differs]
+        now = (
+            f"{new[differs][:160].decode(errors='replace')}"
+            if differs < len(new)
+            else "nothing (the log is shorter)"
+        )
+        raise AssertionError(
+            f"gate backout: the provenance log of {tenant} read before the backout is not a "
+            f"byte-identical prefix of the log after it: entry {differs} (seq {was.seq}, "
+            f"{was.action}) was {old[differs][:160].decode(errors='replace')}, is now {now}"
+        )
     assert after.chain_valid, (
         f"gate backout: the provenance chain is broken at seq {after.first_broken_seq}"
     )
-    kept = {(r.seq, r.hash) for r in after.records}
-    lost = [r.seq for r in before.records if (r.seq, r.hash) not in kept]
-    assert not lost, (
-        f"gate backout: provenance records of {tenant} lost or rewritten by the backout: "
-        f"seq {lost[:5]}"
-    )
-    grown = len(after.records) - len(before.records)
+    grown = len(new) - len(old)
     assert grown >= mc_backout.commands, (
         f"gate backout: {mc_backout.commands} backout commands on {tenant} but its provenance "
         f"log grew by {grown} records"

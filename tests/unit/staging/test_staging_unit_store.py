@@ -70,3 +70,25 @@ def test_store_survives_reopen(tmp_path: Path) -> None:
     reopened = RegionStore(tmp_path / "b.db", "eu-central", 1)
     assert reopened.applied_seq("eu-west") == 1
     assert reopened.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_replay_landing_on_the_region_that_only_replicated_the_write_dedupes(
+    tmp_path: Path,
+) -> None:
+    a, b = _pair(tmp_path)
+    first = a.write("T", "k", "v", "op-1")
+    _sync(a, b)
+    again = b.write("T", "k", "replayed", "op-1")
+    assert again.replayed
+    assert b.get("T", "k") == ("v", first.version)
+
+
+def test_without_replicated_op_ids_the_replay_applies_again(tmp_path: Path) -> None:
+    """The `replay-path-applies-twice` defect: what the replay-path scenario must catch."""
+    a = RegionStore(tmp_path / "a.db", "eu-west", 0)
+    b = RegionStore(tmp_path / "b.db", "eu-central", 1, record_peer_op_ids=False)
+    a.write("T", "k", "v", "op-1")
+    _sync(a, b)
+    again = b.write("T", "k", "replayed", "op-1")
+    assert not again.replayed
+    assert b.get("T", "k")[0] == "replayed"
