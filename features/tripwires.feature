@@ -25,6 +25,7 @@ Feature: Tripwires and their automatic actions
     When the "replication-delay" experiment runs on tenant <tenant> for 1h of plan time
     Then within 20m the GLB biases tenant <tenant> to the healthy region
     And the experiment rolled back and the steady state returned
+    And the answers of tenant <tenant> through the GLB show all of its traffic where its GLB bias sends it
 
     Examples:
       | tenant     |
@@ -37,6 +38,7 @@ Feature: Tripwires and their automatic actions
     When the "replication-delay" experiment runs on tenant <tenant> for 4m of plan time
     Then the GLB does not bias tenant <tenant>
     And the experiment rolled back and the steady state returned
+    And the answers of tenant <tenant> through the GLB show the "canary-50" weight on its second region
 
     Examples:
       | tenant     |

@@ -92,10 +92,14 @@ def _expect_split(
     why: str,
 ) -> None:
     sample = sample_split(mc_dataplane, tenant, requests=SPLIT_SAMPLE_REQUESTS)
-    checks = [
-        judge_split(region, weight, sample.served_by.get(region, 0), max(sample.known, 1))
-        for region, weight in sorted(weights.items())
-    ]
+    checks = (
+        [
+            judge_split(region, weight, sample.served_by.get(region, 0), sample.known)
+            for region, weight in sorted(weights.items())
+        ]
+        if sample.known
+        else []
+    )
     attach_json(
         mc_evidence,
         f"split-{tenant}.json",
@@ -173,6 +177,36 @@ def answers_show_bias(
     assert region is not None, "the GLB was not biased in this scenario"
     _expect_split(
         mc_dataplane, mc_evidence, tenant, {region: 1.0}, f"the GLB bias sends {tenant} to {region}"
+    )
+
+
+@then(
+    parsers.parse(
+        "the answers of tenant {tenant} through the GLB show all of its traffic where its "
+        "GLB bias sends it"
+    )
+)
+def answers_follow_published_bias(
+    mc_control: ControlClient,
+    mc_dataplane: DataPlaneClient,
+    mc_evidence: McEvidence,
+    tenant: str,
+) -> None:
+    """After a tripwire's bias: the status names the region(s), the answers must follow."""
+    bias = mc_control.tenant_status(tenant).glb.bias
+    if not bias:
+        raise AssertionError(f"behaviour GLB split: the target reports no GLB bias for {tenant}")
+    if isinstance(bias, str):
+        weights = {bias: 1.0}
+    else:
+        total = sum(bias.values())
+        weights = {region: weight / total for region, weight in bias.items() if weight > 0}
+    _expect_split(
+        mc_dataplane,
+        mc_evidence,
+        tenant,
+        weights,
+        f"the target reports a GLB bias of {tenant} to {bias}",
     )
 
 
