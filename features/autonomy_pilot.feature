@@ -123,12 +123,12 @@ Feature: Tier-3 scoped autonomy pilot (plan §B)
     When a campaign of autonomy cycles runs on tenant <tenant> with derived-data drift in <drift> of them
     And k6 reads the data of tenant <tenant> for 1h of plan time
     Then the campaign caused no privacy incident and no P1 on tenant <tenant>
+    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
     And the campaign on tenant <tenant> stayed within its cost budget
     And no SLO of tenant <tenant> regressed against its baseline
     And the simulation false-negative rate of tenant <tenant> is at most 0.1%
     And the compensation rate of tenant <tenant> is at most 0.5%
     And the autonomy success rate of tenant <tenant> is at least 99.9%
-    And every enactment the suite started on tenant <tenant> has exactly one matching audit record
 
     Examples:
       | tenant     | drift |
