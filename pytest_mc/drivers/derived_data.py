@@ -171,15 +171,30 @@ def change_base(
     *,
     key: str,
     timeout_seconds: float = 15.0,
+    derived_must_change: bool = False,
 ) -> str:
-    """Write `key` of `tenant` through the GLB with a value of a new length (so the derived
-    `bytes:` row must change) and wait until every region in `regions` serves it."""
+    """Write `key` of `tenant` through the GLB with a value of a new length and wait until
+    every region in `regions` serves it.
+
+    A new length changes the base, but not necessarily what `derived_updates` would write:
+    derived rows left stale by an earlier refused enactment may already equal the rows of the
+    new base. With `derived_must_change` the value's length is chosen, from the base and
+    derived rows of `regions[0]`, so that the derived rows the new base implies differ from
+    the stored ones (one read per key of the tenant: for a scenario, not a campaign cycle)."""
     data_plane = reader.data_plane
     old = data_plane.get(tenant, key)
     old_length = len(old.entity.value or "") if old.ok and old.entity is not None else -1
-    length = 8 + secrets.randbelow(56)
-    if length == old_length:
-        length += 1
+    lengths = [n for n in range(8, 64) if n != old_length]
+    if derived_must_change:
+        base = reader.base_entities(tenant, regions[0])
+        stored = reader.derived_rows(tenant, regions[0])
+        lengths = [n for n in lengths if derive({**base, key: "x" * n}) != stored]
+        if not lengths:
+            raise UnreachableError(
+                f"no new value of {key!r} of {tenant} changes its derived rows in "
+                f"{regions[0]} ({len(base)} base entities); the derived rows do not follow the base"
+            )
+    length = lengths[secrets.randbelow(len(lengths))]
     value = secrets.token_hex(32)[:length]
     written = data_plane.put(tenant, key, value)
     if not written.ok:
