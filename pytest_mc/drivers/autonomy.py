@@ -112,18 +112,19 @@ def reconcile_audit(attempts: Sequence[EnactAttempt], log: Sequence[AuditLogEntr
     """Each attempt must have exactly one `autonomy.enact` record with its op id (or its
     enactment id), and that record must name the same tenant, outcome, enactment and token.
     Returns one line per attempt that does not, naming it and what was expected."""
-    enacts = [entry for entry in log if entry.action == ENACT_ACTION]
+    by_op: dict[object, list[AuditLogEntry]] = {}
+    by_enactment: dict[object, list[AuditLogEntry]] = {}
+    for entry in log:  # indexed once: a campaign reconciles thousands of attempts in one pass
+        if entry.action == ENACT_ACTION:
+            by_op.setdefault(entry.details.get("op_id"), []).append(entry)
+            by_enactment.setdefault(entry.details.get("enactment_id"), []).append(entry)
     problems: list[str] = []
     for attempt in attempts:
-        found = [
-            entry
-            for entry in enacts
-            if entry.details.get("op_id") == attempt.op_id
-            or (
-                attempt.enactment_id is not None
-                and entry.details.get("enactment_id") == attempt.enactment_id
-            )
-        ]
+        candidates = by_op.get(attempt.op_id, [])
+        if attempt.enactment_id is not None:
+            candidates = candidates + by_enactment.get(attempt.enactment_id, [])
+        found = list({entry.seq: entry for entry in candidates}.values())
+        found.sort(key=lambda entry: entry.seq)
         if len(found) != 1:
             seqs = ", ".join(str(entry.seq) for entry in found)
             problems.append(
