@@ -11,6 +11,7 @@ PLAN_ORDER = (
     "readiness.feature",
     "rollout.feature",
     "tripwires.feature",
+    "tripwire_boundaries.feature",
     "backout.feature",
     "autonomy_pilot.feature",
     "qi_governance.feature",

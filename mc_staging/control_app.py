@@ -77,7 +77,7 @@ class ControlServer:
         self.plane = ControlPlane(state_dir, time_scale)
         self.sample_interval = sample_interval
         self.sampler = Sampler(retention_seconds=BURN_SLOW[0] / time_scale * 1.1)
-        self.evaluator = TripwireEvaluator(time_scale)
+        self.evaluator = TripwireEvaluator(time_scale, defects=self.plane.defects)
         self.readings: dict[str, Reading] = {}
         self.region_up: dict[str, bool] = {}
         self.autonomy = AutonomyEngine(

@@ -45,6 +45,11 @@ DEFECTS: dict[str, str] = {
     "applied again there",
     "provenance-rewritten": "a backout (GLB bias to a single region) rewrites the tenant's "
     "previous provenance record and re-hashes the chain after it, so the chain still verifies",
+    "tripwire-loose-threshold": "the replication-lag tripwire acts only on a lag above twice "
+    "its 60s threshold: a lag far past it still biases the GLB, one just past it never does",
+    "tripwire-acts-late": "the error-budget tripwire (and the remaining-budget gauge) works "
+    "from the budget as it stood 30m of plan time earlier: the pause comes 30m after the "
+    "budget crossed 60%",
 }
 
 

@@ -32,6 +32,9 @@ ERROR_BUDGET_REMAINING_MIN = 0.60
 BURN_FAST = (3600.0, 0.02)
 BURN_SLOW = (6 * 3600.0, 0.10)
 SLO_PERIOD_PLAN_S = 30 * 24 * 3600.0
+# Deliberate defects (mc_staging/defects.py) this module implements.
+LOOSE_LAG_FACTOR = 2.0  # tripwire-loose-threshold: the lag must exceed twice its threshold
+LATE_BUDGET_PLAN_S = 1800.0  # tripwire-acts-late: the budget figure is this old (plan)
 MIN_REQUESTS_BUDGET = 100
 MIN_EVENTS_RATIO = 100
 # A rate tripwire also needs this many offending events in its window: one stray conflict
@@ -136,6 +139,20 @@ class Sampler:
         base = self.baselines.get(tenant, {})
         return {k: latest.totals[k] - base.get(k, 0.0) for k in COUNTERS}
 
+    def period_as_of(self, tenant: str, at: float) -> dict[str, float] | None:
+        """Counter increase from the period's start to the last sample at or before ``at``
+        (None when no sample of the period is that old)."""
+        series = self.series.get(tenant)
+        if not series:
+            return None
+        times = [s.at for s in series]
+        index = bisect.bisect_right(times, at) - 1
+        if index < 0:
+            return None
+        base = self.baselines.get(tenant, {})
+        period = {k: series[index].totals[k] - base.get(k, 0.0) for k in COUNTERS}
+        return period if period["requests"] >= 0 else None
+
     def reset_period(self, tenant: str) -> None:
         latest = self.latest(tenant)
         self.baselines[tenant] = dict(latest.totals) if latest else {}
@@ -176,8 +193,12 @@ class Firing:
 
 
 class TripwireEvaluator:
-    def __init__(self, time_scale: float) -> None:
+    def __init__(self, time_scale: float, defects: frozenset[str] = frozenset()) -> None:
         self.time_scale = time_scale
+        self.defects = defects
+        self.lag_threshold = LAG_THRESHOLD_PLAN_S * (
+            LOOSE_LAG_FACTOR if "tripwire-loose-threshold" in defects else 1.0
+        )
         self.states: dict[tuple[str, str], TripwireState] = {}
         self.violations_seen: dict[str, float] = {}
         self.last_violation_at: dict[str, float] = {}
@@ -193,8 +214,10 @@ class TripwireEvaluator:
         if latest is None:
             return reading, []
         allowed = max(1e-9, 1.0 - availability)
-        period = sampler.period(tenant)
-        if period["requests"] >= MIN_REQUESTS_BUDGET:
+        period: dict[str, float] | None = sampler.period(tenant)
+        if "tripwire-acts-late" in self.defects:
+            period = sampler.period_as_of(tenant, now - self.wall(LATE_BUDGET_PLAN_S))
+        if period is not None and period["requests"] >= MIN_REQUESTS_BUDGET:
             consumed = (period["errors"] / period["requests"]) / allowed
             reading.error_budget_remaining = 1.0 - consumed
         for name, (burn_window, _limit) in (("burn_fast", BURN_FAST), ("burn_slow", BURN_SLOW)):
@@ -228,7 +251,7 @@ class TripwireEvaluator:
                 0.0,
             ),
             "replication_lag": (
-                reading.lag_plan_seconds > LAG_THRESHOLD_PLAN_S,
+                reading.lag_plan_seconds > self.lag_threshold,
                 reading.lag_plan_seconds,
                 LAG_THRESHOLD_PLAN_S,
                 self.wall(LAG_WINDOW_PLAN_S),

@@ -3,7 +3,9 @@
 The experiment runs in the main thread (it handles SIGINT/SIGTERM and always rolls back);
 once its first method action has injected the fault, a `TripwireWatch` starts polling the
 metric source and keeps going until the rollbacks are done. The journal and the watch report
-are kept as artifacts.
+are kept as artifacts. A fault can also be sized from a tripwire's catalog threshold ("at 1.5
+times its threshold"): the step computes the experiment's magnitude from the threshold and the
+profile's time scale and passes it as the experiment's configuration.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from pytest_bdd import parsers, then, when
 
 from pytest_mc.drivers.chaos import run_experiment
 from pytest_mc.drivers.chaos_models import ChaosActivity, ChaosResult
-from pytest_mc.drivers.tripwire_watch import TripwireWatch
+from pytest_mc.drivers.tripwire_watch import BudgetPeriod, InducedFault, TripwireWatch
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.source import MetricSource
-from pytest_mc.policy.catalog import QiCatalog
+from pytest_mc.policy.catalog import QiCatalog, QiDefinition
 from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
@@ -36,6 +38,84 @@ def chaos_experiment_on_tenant(
     mc_chaos_step: ChaosStepRun, experiment: str, tenant: str, duration: str
 ) -> None:
     run_chaos(mc_chaos_step, experiment, tenant, duration)
+
+
+# Where a step that restarted a tenant's error-budget period keeps the suite's count of it.
+BUDGET_PERIODS = pytest.StashKey[dict[str, BudgetPeriod]]()
+
+
+@dataclass(frozen=True)
+class FaultSizing:
+    """How an experiment's magnitude follows from a tripwire's threshold: the configuration
+    key, its unit, and the magnitude at `factor` times the threshold."""
+
+    config_key: str
+    unit: str
+    size: Callable[[QiDefinition, float, TargetProfile, str], float]
+
+
+def _lag_delay(qi: QiDefinition, factor: float, profile: TargetProfile, _tenant: str) -> float:
+    # the appliers hold each change until it is this old (wall), so the lag stands about there
+    return factor * qi.target / profile.time_scale
+
+
+def _budget_error_rate(
+    qi: QiDefinition, factor: float, profile: TargetProfile, tenant: str
+) -> float:
+    # the threshold leaves (1 - target) of the budget to spend; an error rate r spends the
+    # budget at r / (1 - availability) of the period's requests, so the period's share of it
+    # tends to factor * (1 - target)
+    allowed = 1.0 - profile.tenant(tenant).slo_baseline.availability
+    return factor * (1.0 - qi.target) * allowed
+
+
+FAULT_SIZING: dict[tuple[str, str], FaultSizing] = {
+    ("replication-delay", "tripwire_replication_lag"): FaultSizing(
+        "delay_seconds", "wall seconds", _lag_delay
+    ),
+    ("error-budget-burn", "tripwire_error_budget"): FaultSizing(
+        "error_rate", "of requests", _budget_error_rate
+    ),
+}
+
+
+@when(
+    parsers.parse(
+        'the "{experiment}" experiment holds {qi_id} at {factor} times its threshold on tenant '
+        "{tenant} for {duration} of plan time"
+    )
+)
+def sized_chaos_experiment_on_tenant(
+    mc_chaos_step: ChaosStepRun,
+    experiment: str,
+    qi_id: str,
+    factor: str,
+    tenant: str,
+    duration: str,
+) -> None:
+    sizing = FAULT_SIZING.get((experiment, qi_id))
+    if sizing is None:
+        known = ", ".join(f"{e!r} for {q}" for e, q in FAULT_SIZING)
+        raise AssertionError(
+            f"the feature sizes experiment {experiment!r} from {qi_id}, which the suite cannot "
+            f"size: it knows {known}"
+        )
+    try:
+        times = float(factor)
+    except ValueError:
+        raise AssertionError(f"factor {factor!r} in the feature is not a number") from None
+    qi = mc_chaos_step.catalog.get(qi_id)
+    magnitude = sizing.size(qi, times, mc_chaos_step.profile, tenant)
+    induced = InducedFault(
+        qi_id=qi.id,
+        factor=times,
+        threshold=qi.target,
+        config_key=sizing.config_key,
+        magnitude=magnitude,
+        magnitude_unit=sizing.unit,
+        hold_wall_seconds=parse_duration(duration) / mc_chaos_step.profile.time_scale,
+    )
+    run_chaos(mc_chaos_step, experiment, tenant, duration, induced=induced)
 
 
 @dataclass(frozen=True)
@@ -75,12 +155,13 @@ def run_chaos(
     *,
     region: str | None = None,
     while_injected: Callable[[], None] | None = None,
+    induced: InducedFault | None = None,
 ) -> ChaosResult:
     """Run `experiment` on `tenant` for `duration` of plan time under the tripwire watch.
 
     `while_injected` runs once, right after the first method action injected the fault and
     before the hold, e.g. the operation the fault must meet. Its failure fails the step after
-    the rollbacks."""
+    the rollbacks. `induced` sizes the fault (its magnitude goes into the configuration)."""
     profile = step.profile
     hold_wall_seconds = parse_duration(duration) / profile.time_scale
     log_wait(step.evidence, f"chaos {experiment} on {tenant}", parse_duration(duration))
@@ -90,7 +171,13 @@ def run_chaos(
         tenant,
         time_scale=profile.time_scale,
         interval_seconds=profile.metrics.sample_interval_seconds,
+        availability=profile.tenant(tenant).slo_baseline.availability,
+        budget_period=step.request.node.stash.get(BUDGET_PERIODS, {}).get(tenant),
+        induced=induced,
     )
+    configuration: dict[str, float] = {"hold_seconds": hold_wall_seconds}
+    if induced is not None:
+        configuration[induced.config_key] = induced.magnitude
     watching: list[TripwireWatch] = []
 
     def on_activity(activity: ChaosActivity) -> None:
@@ -107,7 +194,7 @@ def run_chaos(
             journal_path=journal,
             tenant=tenant,
             region=region,
-            configuration={"hold_seconds": hold_wall_seconds},
+            configuration=configuration,
             on_activity=on_activity,
             redactor=step.request.config.stash[SESSION_KEY].redactor,
         )

@@ -4,21 +4,36 @@ The deadline is written in the feature in plan time ("within 12m"); it must cove
 tripwire's window from the catalog. Time to action is measured from the moment the watch
 first saw the condition (evaluated by the suite from the target's metrics, against the
 catalog's threshold) to the moment every effect of the action was observed, and recorded
-as a tripwire observation whether or not it passed.
+as a tripwire observation whether or not it passed. Where the suite counts a tripwire's figure
+itself (the error budget, from the request counters), the crossing is the suite's, not the
+target's gauge's. A fault sized from the threshold must have produced the intended level: the
+typical and extreme values the watch saw are named beside the threshold in every verdict.
 """
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, then
+import json
+from datetime import datetime
 
-from pytest_mc.drivers.tripwire_watch import ACTION_EFFECTS
+import pytest
+from pytest_bdd import given, parsers, then
+
+from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.tripwire_watch import (
+    ACTION_EFFECTS,
+    TripwireSighting,
+    WatchReport,
+    read_budget_period,
+)
 from pytest_mc.errors import TargetError
 from pytest_mc.fixtures import McEvidence
+from pytest_mc.metrics.source import MetricSource
 from pytest_mc.policy.catalog import QiDefinition
 from pytest_mc.policy.crosscheck import describe_target
 from pytest_mc.policy.timewindow import format_duration, parse_duration
-from pytest_mc.policy.verdict import Verdict
+from pytest_mc.policy.verdict import Verdict, compare
 from pytest_mc.reporting.charts import threshold_chart
+from pytest_mc.steps.chaos import BUDGET_PERIODS
 from pytest_mc.steps.context import ScenarioContext
 
 # How many metric samples the suite's first sight of a condition may lag the target's.
@@ -26,9 +41,16 @@ _SIGHTING_SLACK_SAMPLES = 2
 
 
 def expect_action(
-    mc_evidence: McEvidence, mc_context: ScenarioContext, qi_id: str, tenant: str, deadline: str
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    qi_id: str,
+    tenant: str,
+    deadline: str,
+    *,
+    suite_counted: bool = False,
 ) -> None:
-    """Assert that tripwire `qi_id` fired its catalog action on `tenant` within `deadline`."""
+    """Assert that tripwire `qi_id` fired its catalog action on `tenant` within `deadline` of
+    the crossing (the suite's own count of the figure when `suite_counted`)."""
     qi = mc_evidence.catalog.get(qi_id)
     deadline_seconds = parse_duration(deadline)
     window = qi.window_seconds or 0.0
@@ -38,20 +60,23 @@ def expect_action(
             f"{format_duration(window)} window; the action cannot come that soon"
         )
     report = mc_context.last_watch
-    sighting = report.tripwires[qi.id]
+    sighting = _sighting(report, qi, suite_counted=suite_counted)
+    figures = observed_figures(report, sighting, qi)
     seen_at = sighting.condition_first_seen_at
     if seen_at is None:
-        peak = "no samples" if sighting.peak_value is None else f"peak {sighting.peak_value:g}"
         raise AssertionError(
             f"tripwire {qi.id}: the condition ({qi.comparator} {describe_target(qi)}) was never "
-            f"seen on {tenant} ({peak} over {report.samples} samples); the fault did not induce it"
+            f"seen on {tenant} ({figures} over {report.samples} samples); the fault did not "
+            f"induce it"
         )
+    _fault_reached_its_level(report, sighting, qi, tenant, figures)
     action = qi.action or ""
     observed_at = report.action_observed_at(action)
+    whose = _whose(report, qi, suite_counted, seen_at)
     observation = mc_evidence.tripwire(
         qi.id,
         tenant=tenant,
-        condition=f"{_condition_text(qi)} on {tenant}",
+        condition=f"{_condition_text(qi)} on {tenant} ({whose}; {figures})",
         condition_seen_at=seen_at,
         action_observed=action if observed_at is not None else None,
         action_observed_at=observed_at,
@@ -73,8 +98,9 @@ def expect_action(
         seen = ", ".join(sorted(report.effects_first_seen_at)) or "none"
         raise AssertionError(
             f"tripwire {qi.id}: expected {action} within {deadline} of the condition on "
-            f"{tenant}; time to action {_plan(observation.time_to_action_seconds)}, effects "
-            f"observed: {seen} (needed {', '.join(ACTION_EFFECTS.get(action, ()))})"
+            f"{tenant} ({whose}, at {seen_at.isoformat()}; {figures}); time to action "
+            f"{_plan(observation.time_to_action_seconds)}, effects observed: {seen} (needed "
+            f"{', '.join(ACTION_EFFECTS.get(action, ()))})"
         )
     resolution = max(
         mc_evidence.profile.metrics.sample_interval_seconds, sighting.resolution_seconds()
@@ -131,6 +157,77 @@ def autonomy_halted(
     expect_action(mc_evidence, mc_context, qi_id, tenant, deadline)
 
 
+@given(
+    parsers.parse(
+        "the suite counts the error budget of tenant {tenant} from a restart of its period"
+    )
+)
+def budget_counted_by_suite(
+    request: pytest.FixtureRequest,
+    mc_control: ControlClient,
+    mc_metrics: MetricSource,
+    mc_evidence: McEvidence,
+    tenant: str,
+) -> None:
+    """Restart the target's budget period and read the request counters at once: from here the
+    suite computes the remaining budget itself (docs/target-contract.md §4)."""
+    mc_control.call("slo", "reset-budget", "--tenant", tenant)
+    availability = mc_evidence.profile.tenant(tenant).slo_baseline.availability
+    try:
+        period = read_budget_period(mc_metrics, tenant, availability=availability)
+    except ValueError as exc:
+        raise AssertionError(str(exc)) from None
+    periods = request.node.stash.setdefault(BUDGET_PERIODS, {})
+    periods[tenant] = period
+
+
+@then(
+    parsers.parse(
+        "the rollout of tenant {tenant} is paused within {deadline} of the crossing the suite "
+        "counted"
+    )
+)
+def rollout_paused_at_suite_crossing(
+    mc_evidence: McEvidence, mc_context: ScenarioContext, deadline: str, tenant: str
+) -> None:
+    expect_action(
+        mc_evidence, mc_context, "tripwire_error_budget", tenant, deadline, suite_counted=True
+    )
+
+
+@then(parsers.parse("tripwire {qi_id} does not act on tenant {tenant}"))
+def tripwire_does_not_act(
+    mc_evidence: McEvidence, mc_context: ScenarioContext, qi_id: str, tenant: str
+) -> None:
+    """A fault sized below the threshold, held past the window: no effect of the action."""
+    qi = mc_evidence.catalog.get(qi_id)
+    report = mc_context.last_watch
+    sighting = report.tripwires[qi.id]
+    figures = observed_figures(report, sighting, qi)
+    if sighting.typical_value(report.fault_held_until()) is None:
+        raise AssertionError(
+            f"tripwire {qi.id}: no sample of its figure on {tenant}; a tripwire that is not "
+            f"watched cannot be shown to stay quiet"
+        )
+    _fault_reached_its_level(report, sighting, qi, tenant, figures)
+    effects = ACTION_EFFECTS.get(qi.action or "", ())
+    summary = {"tripwire": qi.id, "tenant": tenant, "observed": figures, "samples": report.samples}
+    mc_evidence.attach(
+        json.dumps(summary, indent=2).encode(),
+        name=f"{qi.id}-{tenant}-below-threshold.json",
+        kind="json",
+        tenant=tenant,
+    )
+    acted = {
+        e: report.effects_first_seen_at[e] for e in effects if e in report.effects_first_seen_at
+    }
+    assert not acted, (
+        f"tripwire {qi.id}: {', '.join(f'{e} at {at.isoformat()}' for e, at in acted.items())} "
+        f"on {tenant} although its figure stayed on the safe side of {qi.comparator} "
+        f"{describe_target(qi)} ({figures})"
+    )
+
+
 @then(parsers.parse("the GLB does not bias tenant {tenant}"))
 def glb_not_biased(mc_evidence: McEvidence, mc_context: ScenarioContext, tenant: str) -> None:
     qi = mc_evidence.catalog.get("tripwire_replication_lag")
@@ -160,6 +257,64 @@ def glb_not_biased(mc_evidence: McEvidence, mc_context: ScenarioContext, tenant:
         f"lag was above {describe_target(qi)} for only {_plan(held * mc_evidence.time_scale)}, "
         f"less than its {format_duration(window)} window"
     )
+
+
+def _sighting(report: WatchReport, qi: QiDefinition, *, suite_counted: bool) -> TripwireSighting:
+    if not suite_counted:
+        return report.tripwires[qi.id]
+    counted = report.suite_tripwires.get(qi.id)
+    if counted is None:
+        raise AssertionError(
+            f"tripwire {qi.id}: the suite did not count this figure itself (it counts "
+            f"{sorted(report.suite_tripwires) or 'none'}); the watch had no counters for it"
+        )
+    return counted
+
+
+def observed_figures(report: WatchReport, sighting: TripwireSighting, qi: QiDefinition) -> str:
+    """What the watch saw of a tripwire's figure, beside its threshold (and the sized fault)."""
+    until = report.fault_held_until()
+    typical = sighting.typical_value(until)
+    text = (
+        "no samples"
+        if typical is None
+        else f"typical {typical:g}, extreme {sighting.peak_value:g} {qi.unit} against "
+        f"{qi.comparator} {qi.target:g}"
+    )
+    induced = report.induced
+    if induced is not None and induced.qi_id == qi.id:
+        text += (
+            f"; fault sized at {induced.factor:g}x the threshold: {induced.config_key}="
+            f"{induced.magnitude:g} {induced.magnitude_unit}"
+        )
+    return text
+
+
+def _fault_reached_its_level(
+    report: WatchReport, sighting: TripwireSighting, qi: QiDefinition, tenant: str, figures: str
+) -> None:
+    """A fault sized past (below) the threshold must have held the figure past (below) it
+    most of the time; otherwise the scenario's premise failed, not the target's tripwire."""
+    induced = report.induced
+    if induced is None or induced.qi_id != qi.id or induced.config_key == "error_rate":
+        return  # the error budget is cumulative: its level is judged by the crossing itself
+    typical = sighting.typical_value(report.fault_held_until())
+    breached = typical is not None and compare(qi.comparator, typical, qi.target)
+    if breached != (induced.factor > 1.0):
+        side = "past" if induced.factor > 1.0 else "below"
+        raise TargetError(
+            f"tripwire {qi.id}: the fault sized at {induced.factor:g}x did not hold the figure "
+            f"{side} {qi.comparator} {describe_target(qi)} on {tenant} ({figures})"
+        )
+
+
+def _whose(report: WatchReport, qi: QiDefinition, suite_counted: bool, seen_at: datetime) -> str:
+    """Whose figure the crossing is on; with the suite's, the target's gauge at that moment."""
+    if not suite_counted:
+        return "crossing seen on the target's metric"
+    gauge = [p for p in report.tripwires[qi.id].points if p.at <= seen_at]
+    told = f"{gauge[-1].value:g}" if gauge else "not yet sampled"
+    return f"crossing counted by the suite from the request counters; target's gauge then {told}"
 
 
 def _condition_text(qi: QiDefinition) -> str:
