@@ -1,6 +1,6 @@
 @plan:A.3 @severity:critical
 Feature: Tripwires at their thresholds
-  Plan §A.3 at its numbers, not far past them: a fault sized from the catalog's threshold (the
+  Plan §A.3 (and the §B.4 fast burn, on the pilot) at its numbers, not far past them: a fault sized from the catalog's threshold (the
   step computes the magnitude from the threshold and the time scale) just past it and held past
   the tripwire's window must trip the action within its deadline of the crossing the suite
   itself saw; one clearly below it, held as long, must not. The error budget is counted by the
@@ -30,3 +30,22 @@ Feature: Tripwires at their thresholds
     When the "error-budget-burn" experiment holds tripwire_error_budget at 2 times its threshold on tenant TENANT_004 for 6h of plan time
     Then the rollout of tenant TENANT_004 is paused within 10m of the crossing the suite counted
     And the experiment rolled back and the steady state returned
+
+  @plan:B.4
+  Scenario: A fast error-budget burn just past 2% in 1h halts autonomy on TENANT_001
+    Given the autonomy pilot runs on tenant TENANT_001 at tier T3, read-only, with HITL
+    And the error budget of tenant TENANT_001 is put back after this scenario
+    And k6 keeps read-only traffic flowing on tenant TENANT_001 for 3h of plan time
+    When the "error-budget-burn" experiment holds tripwire_burn_fast at 1.5 times its threshold on tenant TENANT_001 for 2h of plan time
+    Then within 15m autonomy on tenant TENANT_001 is halted by tripwire_burn_fast
+    And the experiment rolled back and the steady state returned
+
+  @plan:B.4
+  Scenario: A fast error-budget burn clearly below 2% in 1h leaves autonomy running on TENANT_001
+    Given the autonomy pilot runs on tenant TENANT_001 at tier T3, read-only, with HITL
+    And the error budget of tenant TENANT_001 is put back after this scenario
+    And k6 keeps read-only traffic flowing on tenant TENANT_001 for 3h of plan time
+    When the "error-budget-burn" experiment holds tripwire_burn_fast at 0.5 times its threshold on tenant TENANT_001 for 2h of plan time
+    Then tripwire tripwire_burn_fast does not act on tenant TENANT_001
+    And the experiment rolled back and the steady state returned
+

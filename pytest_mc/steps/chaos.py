@@ -20,6 +20,7 @@ from pytest_mc.drivers.chaos import run_experiment
 from pytest_mc.drivers.chaos_models import ChaosActivity, ChaosResult
 from pytest_mc.drivers.tripwire_watch import BudgetPeriod, InducedFault, TripwireWatch
 from pytest_mc.fixtures import McEvidence
+from pytest_mc.metrics.evaluator import SLO_PERIOD_PLAN_SECONDS
 from pytest_mc.metrics.source import MetricSource
 from pytest_mc.policy.catalog import QiCatalog, QiDefinition
 from pytest_mc.policy.timewindow import parse_duration
@@ -69,12 +70,23 @@ def _budget_error_rate(
     return factor * (1.0 - qi.target) * allowed
 
 
+def _burn_error_rate(qi: QiDefinition, factor: float, profile: TargetProfile, tenant: str) -> float:
+    # a burn of `target` of the period's budget within the window is an error rate of
+    # target * period / window times the allowed one (2% in 1h of 30d: 14.4x, i.e. 1.44%)
+    allowed = 1.0 - profile.tenant(tenant).slo_baseline.availability
+    window = qi.window_seconds or SLO_PERIOD_PLAN_SECONDS
+    return min(1.0, factor * qi.target * SLO_PERIOD_PLAN_SECONDS / window * allowed)
+
+
 FAULT_SIZING: dict[tuple[str, str], FaultSizing] = {
     ("replication-delay", "tripwire_replication_lag"): FaultSizing(
         "delay_seconds", "wall seconds", _lag_delay
     ),
     ("error-budget-burn", "tripwire_error_budget"): FaultSizing(
         "error_rate", "of requests", _budget_error_rate
+    ),
+    ("error-budget-burn", "tripwire_burn_fast"): FaultSizing(
+        "error_rate", "of requests", _burn_error_rate
     ),
 }
 

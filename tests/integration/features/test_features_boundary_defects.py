@@ -19,7 +19,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 FEATURE = "tripwire_boundaries.feature"
-SCENARIOS = 3
+SCENARIOS = 5
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,8 @@ def test_fault_sizes_follow_the_catalog_threshold_and_the_time_scale(
     assert budget.size(catalog.get("tripwire_error_budget"), 2.0, profile, "T1") == (
         pytest.approx(0.0008)
     )
+    burn = FAULT_SIZING[("error-budget-burn", "tripwire_burn_fast")]
+    # 2% of the 30d budget in 1h is 14.4 times the allowed 0.1% error rate: 1.44%
+    assert burn.size(catalog.get("tripwire_burn_fast"), 1.5, profile, "T1") == (
+        pytest.approx(0.0216)
+    )
