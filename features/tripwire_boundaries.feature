@@ -1,9 +1,9 @@
 @plan:A.3 @severity:critical
 Feature: Tripwires at their thresholds
-  Plan §A.3 (and the §B.4 fast burn, on the pilot) at its numbers, not far past them: a fault sized from the catalog's threshold (the
-  step computes the magnitude from the threshold and the time scale) just past it and held past
-  the tripwire's window must trip the action within its deadline of the crossing the suite
-  itself saw; one clearly below it, held as long, must not. The error budget is counted by the
+  Plan §A.3 (and the §B.4 fast burn, on the pilot) at its numbers, not far past them: a fault
+  sized from the catalog's threshold (the step computes the magnitude from the threshold and the
+  time scale) just past it and held past the tripwire's window must trip the action within its
+  deadline of the crossing the suite itself saw; one clearly below it, held as long, must not. The error budget is counted by the
   suite from the request counters, and the pause must come when that count crosses 60%, not
   when the target's own gauge says so. At 99.9% availability the budget is spent one error at a
   time (an error is 1/(requests x 0.001) of it), so its fault runs at twice the threshold for 6h
