@@ -1,4 +1,4 @@
-@plan:A.3 @severity:critical
+@severity:critical
 Feature: Tripwires at their thresholds
   Plan §A.3 (and the §B.4 fast burn, on the pilot) at its numbers, not far past them: a fault
   sized from the catalog's threshold (the step computes the magnitude from the threshold and the
@@ -9,6 +9,7 @@ Feature: Tripwires at their thresholds
   time (an error is 1/(requests x 0.001) of it), so its fault runs at twice the threshold for 6h
   to bring several errors on the reference staging's traffic. The tenant is put back afterwards.
 
+  @plan:A.3
   Scenario: Replication lag just past 60s for past 10m biases the GLB of TENANT_004
     Given tenant TENANT_004 is put at stage "canary-50" for this scenario
     And k6 keeps traffic flowing on tenant TENANT_004 for 1h of plan time
@@ -16,6 +17,7 @@ Feature: Tripwires at their thresholds
     Then within 20m the GLB biases tenant TENANT_004 to the healthy region
     And the experiment rolled back and the steady state returned
 
+  @plan:A.3
   Scenario: Replication lag clearly below 60s for as long does not bias the GLB of TENANT_004
     Given tenant TENANT_004 is put at stage "canary-50" for this scenario
     And k6 keeps traffic flowing on tenant TENANT_004 for 1h of plan time
@@ -23,6 +25,7 @@ Feature: Tripwires at their thresholds
     Then tripwire tripwire_replication_lag does not act on tenant TENANT_004
     And the experiment rolled back and the steady state returned
 
+  @plan:A.3
   Scenario: The rollout of TENANT_004 pauses when the budget the suite counts crosses 60%
     Given tenant TENANT_004 is put at stage "canary-50" for this scenario
     And k6 keeps traffic flowing on tenant TENANT_004 for 7h of plan time
