@@ -211,16 +211,22 @@ def tripwire_does_not_act(
         )
     _fault_reached_its_level(report, sighting, qi, tenant, figures)
     effects = ACTION_EFFECTS.get(qi.action or "", ())
+    acted = {
+        e: report.effects_first_seen_at[e] for e in effects if e in report.effects_first_seen_at
+    }
     summary = {"tripwire": qi.id, "tenant": tenant, "observed": figures, "samples": report.samples}
+    explained = explained_by_rollback(
+        report, acted, mc_evidence.profile.metrics.sample_interval_seconds
+    )
+    if explained is not None:
+        summary["explained"] = explained
+        acted = {}
     mc_evidence.attach(
         json.dumps(summary, indent=2).encode(),
         name=f"{qi.id}-{tenant}-below-threshold.json",
         kind="json",
         tenant=tenant,
     )
-    acted = {
-        e: report.effects_first_seen_at[e] for e in effects if e in report.effects_first_seen_at
-    }
     assert not acted, (
         f"tripwire {qi.id}: {', '.join(f'{e} at {at.isoformat()}' for e, at in acted.items())} "
         f"on {tenant} although its figure stayed on the safe side of {qi.comparator} "
@@ -256,6 +262,27 @@ def glb_not_biased(mc_evidence: McEvidence, mc_context: ScenarioContext, tenant:
         f"tripwire {qi.id}: the GLB biased {tenant} at {biased_at.isoformat()} although the "
         f"lag was above {describe_target(qi)} for only {_plan(held * mc_evidence.time_scale)}, "
         f"less than its {format_duration(window)} window"
+    )
+
+
+def explained_by_rollback(
+    report: WatchReport, acted: dict[str, datetime], sample_interval_seconds: float
+) -> str | None:
+    """A GLB weight of 100 seen with a rollback to A/P (another tripwire's action: the rollback
+    sends all traffic to the primary) is the rollback's, not a bias; returns why, or None."""
+    biased_at = acted.get("glb_biased")
+    rolled_back_at = report.effects_first_seen_at.get("tenant_active_passive")
+    if set(acted) != {"glb_biased"} or biased_at is None or rolled_back_at is None:
+        return None
+    resolution = max(
+        sample_interval_seconds,
+        max((s.resolution_seconds() for s in report.tripwires.values()), default=0.0),
+    )
+    if abs((rolled_back_at - biased_at).total_seconds()) > _SIGHTING_SLACK_SAMPLES * resolution:
+        return None
+    return (
+        f"the GLB weight went to 100 at {biased_at.isoformat()} with a rollback to A/P seen at "
+        f"{rolled_back_at.isoformat()} (another tripwire's action), not a bias"
     )
 
 

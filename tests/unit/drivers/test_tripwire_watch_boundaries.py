@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,12 +13,14 @@ import pytest
 from pytest_mc.drivers.tripwire_watch import (
     BudgetPeriod,
     TripwireWatch,
+    WatchReport,
     read_budget_period,
     request_counter_queries,
 )
 from pytest_mc.metrics.source import InstantVector, MetricQuery, Sample
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.steps.chaos import FAULT_SIZING
+from pytest_mc.steps.tripwires import explained_by_rollback
 from pytest_mc.target.profile import TargetProfile
 
 
@@ -150,3 +152,29 @@ def test_fault_sizes_follow_the_catalog_threshold_and_the_time_scale(
     assert burn.size(catalog.get("tripwire_burn_fast"), 1.5, profile, "T1") == (
         pytest.approx(0.0216)
     )
+
+
+def _report(effects: dict[str, datetime]) -> WatchReport:
+    now = datetime.now(UTC)
+    return WatchReport(
+        tenant="T1",
+        started_at=now,
+        stopped_at=now,
+        samples=10,
+        tripwires={},
+        effects_first_seen_at=effects,
+    )
+
+
+def test_a_glb_weight_that_comes_with_a_rollback_is_the_rollbacks() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with_rollback = _report(
+        {"glb_biased": at, "tenant_active_passive": at + timedelta(seconds=0.12)}
+    )
+    explained = explained_by_rollback(with_rollback, {"glb_biased": at}, 0.1)
+    assert explained is not None
+    assert "rollback to A/P" in explained
+    # a bias alone, or one well apart from the rollback, is a bias
+    assert explained_by_rollback(_report({"glb_biased": at}), {"glb_biased": at}, 0.1) is None
+    apart = _report({"glb_biased": at, "tenant_active_passive": at + timedelta(seconds=5)})
+    assert explained_by_rollback(apart, {"glb_biased": at}, 0.1) is None
