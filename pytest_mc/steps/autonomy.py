@@ -165,7 +165,9 @@ def pilot_at_t3(mc_profile: TargetProfile, mc_pilot: PilotRun, tenant: str) -> s
 @given(parsers.parse("the base data of tenant {tenant} changed in every region"))
 def base_changed(mc_pilot: PilotRun, tenant: str) -> None:
     key = f"pilot:{secrets.randbelow(PILOT_KEYS)}"
-    change_base(mc_pilot.reader, tenant, mc_pilot.regions(tenant), key=key)
+    change_base(
+        mc_pilot.reader, tenant, mc_pilot.regions(tenant), key=key, derived_must_change=True
+    )
 
 
 # -- configuration (§B.1, §B.5) ---------------------------------------------------------------
