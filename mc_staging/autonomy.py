@@ -70,6 +70,16 @@ def compute_derived(base: list[list[object]]) -> dict[str, str]:
     return derived
 
 
+def _rows_before_after(
+    sim: dict[str, object],
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """The derived rows a simulation's predicted changes expect, and the values they write."""
+    changes = list(sim["predicted_changes"])  # type: ignore[call-overload]
+    expected = {str(c["name"]): c["before"] for c in changes}
+    values = {str(c["name"]): c["after"] for c in changes}
+    return expected, values
+
+
 class AutonomyEngine:
     def __init__(
         self,
@@ -254,6 +264,9 @@ class AutonomyEngine:
         try:
             sim = self.load_simulation(tenant, simulation)
             approval = self._admit(tenant, token, sim)
+            if tenant.autonomy.tier != "T3":  # only past `_admit` with the t2-still-enacts defect
+                await self._write_predicted(tenant, sim)
+                raise self._tier_refusal(tenant)
         except (PolicyRefused, BadInput) as exc:
             self.store.append_provenance(
                 "autonomy-engine",
@@ -275,11 +288,8 @@ class AutonomyEngine:
         self, tenant: TenantRecord, token: str | None, sim: dict[str, object]
     ) -> dict[str, object] | None:
         """Tier, halt, scope and approval-token checks; the approval reference to record."""
-        if tenant.autonomy.tier != "T3":
-            raise PolicyRefused(
-                f"enactments are disabled for {tenant.id} at tier "
-                f"{tenant.autonomy.tier}; T3 is required"
-            )
+        if tenant.autonomy.tier != "T3" and not self._t2_still_enacts(tenant):
+            raise self._tier_refusal(tenant)
         if tenant.autonomy.halted:
             raise PolicyRefused(
                 f"autonomy of {tenant.id} is halted "
@@ -309,6 +319,25 @@ class AutonomyEngine:
             }
         return approval_ref
 
+    def _tier_refusal(self, tenant: TenantRecord) -> PolicyRefused:
+        return PolicyRefused(
+            f"enactments are disabled for {tenant.id} at tier "
+            f"{tenant.autonomy.tier}; T3 is required"
+        )
+
+    def _t2_still_enacts(self, tenant: TenantRecord) -> bool:
+        """Deliberate defect t2-still-enacts: at T2 the rest of admission (halt, scope, the
+        approval token, spent as usual) still runs and the simulation's changes are written,
+        while the attempt is answered and audited as refused by tier."""
+        return tenant.autonomy.tier == "T2" and "t2-still-enacts" in self.defects
+
+    async def _write_predicted(self, tenant: TenantRecord, sim: dict[str, object]) -> None:
+        """Write the simulation's predicted derived rows to the tenant's regions (compare and
+        set on the rows it saw), leaving no enactment record: the t2-still-enacts defect."""
+        expected, values = _rows_before_after(sim)
+        for region in tenant.regions:
+            await self.gateway.set_derived(region, tenant.id, expected, values)
+
     def _refuse_token(self, tenant: TenantRecord, reason: str) -> None:
         self.metrics.token_refusals.labels(tenant.id, reason).inc()
 
@@ -321,8 +350,7 @@ class AutonomyEngine:
     ) -> dict[str, object]:
         started = time.time()
         changes = list(sim["predicted_changes"])  # type: ignore[call-overload]
-        expected = {str(c["name"]): c["before"] for c in changes}
-        values = {str(c["name"]): c["after"] for c in changes}
+        expected, values = _rows_before_after(sim)
         record: dict[str, object] = {
             "kind": "enactment",
             "enactment_id": f"enact-{uuid.uuid4().hex[:12]}",
@@ -431,7 +459,7 @@ class AutonomyEngine:
             return "risk_anomaly"
         return None
 
-    async def _verify(self, tenant: TenantRecord, values: dict[str, object]) -> bool:
+    async def _verify(self, tenant: TenantRecord, values: dict[str, str | None]) -> bool:
         for region in tenant.regions:
             snapshot = await self.gateway.snapshot(region, tenant.id)
             current = dict(snapshot["derived"])  # type: ignore[call-overload]

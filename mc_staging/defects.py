@@ -38,6 +38,9 @@ DEFECTS: dict[str, str] = {
     "but the passive region still takes writes sent to it directly",
     "glb-weights-status-only": "the GLB publishes a bias's weights (status, weight gauge) but "
     "routes by the stage's weights as before",
+    "t2-still-enacts": "at tier T2 an approved enactment is answered and audited as refused"
+    " (enactments disabled), but the simulation's derived rows are written to the "
+    "tenant's regions all the same",
     "aborted-enactment-unaudited": "an aborted enactment writes its record file but leaves no "
     "audit record in the provenance log",
     "replay-path-applies-twice": "a region does not record the op ids of changes it receives "
