@@ -3,6 +3,9 @@
 The suite's own tests (drivers, steps, features) reach the staging only as the suite does:
 `mc-staging up` through `pytest_mc.target.local`, then the generated profile. One staging per
 test module; `down` stops it and the fixture checks that every recorded pid is gone.
+`run_project_feature` runs one of the project's features against a profile as a user does;
+`defect_case` checks a `DefectCase` (tests/integration/defect_cases.py) against a staging
+started with its defect.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from defect_cases import DefectCase, Selection
 
 from pytest_mc.evidence.signing import generate_signing_key
 from pytest_mc.policy.catalog import QiCatalog, load_catalog
@@ -184,3 +189,54 @@ def run_project_feature(run_feature: RunFeature) -> RunFeature:
         return run_feature(profile, (PROJECT_FEATURES / name).read_text(), *extra)
 
     return run
+
+
+SelectionPasses = Callable[[Path, Selection], FeatureRun]
+
+
+@pytest.fixture
+def selection_passes(run_project_feature: RunFeature) -> SelectionPasses:
+    """`selection_passes(profile_path, selection)`: the selection runs, and all of it passes."""
+
+    def run(profile: Path, selection: Selection) -> FeatureRun:
+        done = run_project_feature(profile, selection.feature, "-k", selection.select)
+        assert done.returncode == 0, done.output
+        assert f"{selection.scenarios} passed" in done.output, done.output
+        return done
+
+    return run
+
+
+CheckDefectCase = Callable[[DefectCase], FeatureRun]
+
+
+@pytest.fixture
+def defect_case(
+    staging_with_defect: Callable[[str], contextlib.AbstractContextManager[ReferenceStaging]],
+    run_project_feature: RunFeature,
+    selection_passes: SelectionPasses,
+) -> CheckDefectCase:
+    """`run = defect_case(case)`: against a staging started with `case.defect` (and listing
+    it, and only it, in `/healthz`), the case's selection fails exactly `case.failing`, its
+    output names every one of `case.messages`, the selection's other `case.passing`
+    scenarios pass, and each of `case.unaffected` passes in full. Returns the failing run."""
+
+    def check(case: DefectCase) -> FeatureRun:
+        with staging_with_defect(case.defect) as staging:
+            admin = staging.profile.admin
+            assert admin is not None, f"the profile {staging.profile_path} names no admin API"
+            health = httpx.get(f"{admin.url}/healthz", timeout=5).json()
+            assert health["defects"] == [case.defect], health
+            run = run_project_feature(staging.profile_path, case.feature, "-k", case.select)
+            for selection in case.unaffected:
+                selection_passes(staging.profile_path, selection)
+        assert run.returncode == 1, run.output
+        failed = [line for line in run.output.splitlines() if line.startswith("FAILED ")]
+        assert len(failed) == 1, run.output
+        assert f"::{case.failing}" in failed[0], failed[0]
+        for message in case.messages:
+            assert message in run.output, (message, run.output)
+        assert f"1 failed, {case.passing} passed" in run.output, run.output
+        return run
+
+    return check

@@ -10,67 +10,63 @@ turn it into a failed KPI instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
+from defect_cases import DefectCase
 
 pytestmark = pytest.mark.integration
 
 FEATURE = "autonomy_pilot.feature"
 
 
-@dataclass(frozen=True)
-class Case:
-    defect: str
-    select: str  # pytest -k expression over the feature's scenarios
-    failing: str  # the scenario (test name prefix) that must fail
-    message: str  # what its failure must name
-    passing: int  # how many other scenarios still pass
-
-
 CASES = [
-    Case(
+    DefectCase(
         "enact-accepts-replayed-token",
+        FEATURE,
         "approval_token",
         "test_an_enactment_with_a_token_approval_token_is_refused[TENANT_001-replayed]",
-        "autonomy §B.1 approval token: an enactment with a replayed token was not refused",
+        ("autonomy §B.1 approval token: an enactment with a replayed token was not refused",),
         5,
     ),
-    Case(
+    DefectCase(
         "compensation-noop",
+        FEATURE,
         "compensation or simulate_approve_enact",
         "test_compensation_restores_the_derived_data",
-        "autonomy §B.3 compensation: the derived data of TENANT_001 is not what it was before",
+        ("autonomy §B.3 compensation: the derived data of TENANT_001 is not what it was before",),
         1,
     ),
-    Case(
+    DefectCase(
         "burn-halt-never",
+        FEATURE,
         "fast or risk",
         "test_a_burn_errorbudget_burn_halts_autonomy_on_tenant[TENANT_001-fast",
-        "tripwire tripwire_burn_fast: expected halt_autonomy_read_only",
+        ("tripwire tripwire_burn_fast: expected halt_autonomy_read_only",),
         1,
     ),
-    Case(
+    DefectCase(
         "enact-skips-residency-denial",
+        FEATURE,
         "residency_denial or risk",
         "test_a_residency_denial_aborts_the_enactment_on_tenant",
-        "tripwire tripwire_residency_denial: expected abort_enactment",
+        ("tripwire tripwire_residency_denial: expected abort_enactment",),
         1,
     ),
-    Case(
+    DefectCase(
         "risk-check-off",
+        FEATURE,
         "risk or residency_denial",
         "test_a_riskscore_anomaly_aborts_the_enactment_on_tenant",
-        "tripwire tripwire_risk_anomaly: expected abort_enactment",
+        ("tripwire tripwire_risk_anomaly: expected abort_enactment",),
         1,
     ),
-    Case(
+    DefectCase(
         "simulator-blind-to-drift",
+        FEATURE,
         "campaign or backout_to_t2",
         "test_the_pilots_kpis_over_a_campaign",
-        "KPI sim_false_negative_rate fail over 4 cycles",
+        ("KPI sim_false_negative_rate fail over 4 cycles",),
         1,
     ),
 ]
@@ -78,22 +74,10 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.defect for c in CASES])
 def test_a_defect_fails_its_autonomy_scenario_and_only_it(
-    staging_with_defect: Any,
-    run_project_feature: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    case: Case,
+    defect_case: Any, monkeypatch: pytest.MonkeyPatch, case: DefectCase
 ) -> None:
     monkeypatch.setenv("MC_AUTONOMY_CYCLES", "4")
-    with staging_with_defect(case.defect) as staging:
-        health = httpx.get(f"{staging.profile.admin.url}/healthz", timeout=5).json()
-        assert health["defects"] == [case.defect]
-        run = run_project_feature(staging.profile_path, FEATURE, "-k", case.select)
-    assert run.returncode == 1, run.output
-    failed = [line for line in run.output.splitlines() if line.startswith("FAILED ")]
-    assert len(failed) == 1, run.output
-    assert f"::{case.failing}" in failed[0], failed[0]
-    assert case.message in run.output, run.output
-    assert f"1 failed, {case.passing} passed" in run.output, run.output
+    defect_case(case)
 
 
 def test_the_short_campaign_on_a_correct_target_is_inconclusive_not_failed(

@@ -10,31 +10,24 @@ crossing counted by the suite, tells them apart.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
+from defect_cases import DefectCase, Selection
 
 pytestmark = pytest.mark.integration
 
 FEATURE = "tripwire_boundaries.feature"
 SCENARIOS = 5
+STRONG_FEATURE = "tripwires.feature"
 
-
-@dataclass(frozen=True)
-class Case:
-    defect: str
-    select: str  # pytest -k expression over the feature's scenarios
-    failing: str  # the scenario (test name prefix) that must fail
-    messages: tuple[str, ...]  # what its failure must name
-    passing: int  # how many other scenarios still pass
-    strong: str  # -k over tripwires.feature: its strong-fault scenario, which still passes
-
-
+# Each case also runs the strong-fault scenario of tripwires.feature against the same broken
+# staging: it must pass, since a fault far past the threshold does not tell the defect from a
+# healthy target.
 CASES = [
-    Case(
+    DefectCase(
         "tripwire-loose-threshold",
+        FEATURE,
         "replication_lag",
         "test_replication_lag_just_past_60s",
         (
@@ -42,10 +35,13 @@ CASES = [
             "seconds against > 60; fault sized at 1.5x the threshold: delay_seconds=0.15",
         ),
         1,
-        "TENANT_004 and replication_lag_over_60s_for_10m",
+        unaffected=(
+            Selection(STRONG_FEATURE, "TENANT_004 and replication_lag_over_60s_for_10m", 1),
+        ),
     ),
-    Case(
+    DefectCase(
         "tripwire-acts-late",
+        FEATURE,
         "replication_lag_clearly or budget_the_suite_counts",
         "test_the_rollout_of_tenant_004_pauses_when",
         (
@@ -54,7 +50,7 @@ CASES = [
             "fraction against < 0.6; fault sized at 2x the threshold: error_rate=0.0008",
         ),
         1,
-        "TENANT_004 and error_budget",
+        unaffected=(Selection(STRONG_FEATURE, "TENANT_004 and error_budget", 1),),
     ),
 ]
 
@@ -78,21 +74,7 @@ def test_the_boundary_feature_passes_on_the_healthy_staging(
 
 @pytest.mark.parametrize("case", CASES, ids=[c.defect for c in CASES])
 def test_a_boundary_defect_fails_its_scenario_and_only_it(
-    staging_with_defect: Any, run_project_feature: Any, case: Case
+    defect_case: Any, case: DefectCase
 ) -> None:
-    with staging_with_defect(case.defect) as staging:
-        health = httpx.get(f"{staging.profile.admin.url}/healthz", timeout=5).json()
-        assert health["defects"] == [case.defect]
-        run = run_project_feature(staging.profile_path, FEATURE, "-k", case.select)
-        strong = run_project_feature(staging.profile_path, "tripwires.feature", "-k", case.strong)
-    # a fault far past the threshold does not tell this defect from a healthy target
-    assert strong.returncode == 0, strong.output
-    assert "1 passed" in strong.output, strong.output
-    assert run.returncode == 1, run.output
-    failed = [line for line in run.output.splitlines() if line.startswith("FAILED ")]
-    assert len(failed) == 1, run.output
-    assert f"::{case.failing}" in failed[0], failed[0]
-    for message in case.messages:
-        assert message in run.output, (message, run.output)
-    assert f"1 failed, {case.passing} passed" in run.output, run.output
+    run = defect_case(case)
     print(next(line for line in run.output.splitlines() if "AssertionError: tripwire" in line))
