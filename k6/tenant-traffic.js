@@ -12,7 +12,10 @@
 //   PURPOSE          X-MC-Purpose header (default "service"; empty = send no header)
 //   ADHOC_SHARE      fraction 0..1 of requests sent as ad-hoc queries (default 0)
 //   WRITE_SHARE      fraction 0..1 of persisted requests that are writes (default 0.5)
-//   KEYS             size of the key space per tenant (default 100)
+//   KEYS             size of the key space per tenant (default 100), or "unique": every write
+//                    takes a key of its own (VU and iteration) and reads pick a key an earlier
+//                    iteration of the same VU may have written, so no two writes ever share a
+//                    key and an A/A tenant cannot conflict whatever the replication lag
 //   VUS              virtual users (default 1)
 //   DURATION         wall-clock bound of the run, k6 duration syntax (default 10s)
 //   ITERATIONS       if set: exactly this many requests shared by the VUs, and DURATION is
@@ -91,7 +94,8 @@ const TENANT = __ENV.TENANT || 'TENANT_001';
 const PURPOSE = __ENV.PURPOSE === undefined ? 'service' : __ENV.PURPOSE;
 const ADHOC_SHARE = fraction('ADHOC_SHARE', 0);
 const WRITE_SHARE = fraction('WRITE_SHARE', 0.5);
-const KEYS = positiveInt('KEYS', 100);
+const UNIQUE_KEYS = __ENV.KEYS === 'unique';
+const KEYS = UNIQUE_KEYS ? null : positiveInt('KEYS', 100);
 const VUS = positiveInt('VUS', 1);
 const DURATION = __ENV.DURATION || '10s';
 const ITERATIONS = __ENV.ITERATIONS ? positiveInt('ITERATIONS', 1) : null;
@@ -139,15 +143,24 @@ function errorCode(res) {
   }
 }
 
+function keyOf(write) {
+  if (!UNIQUE_KEYS) {
+    return `k6:${RUN_ID}:${Math.floor(Math.random() * KEYS)}`;
+  }
+  const iteration = write ? __ITER : Math.floor(Math.random() * Math.max(1, __ITER));
+  return `k6:${RUN_ID}:${__VU}:${iteration}`;
+}
+
 export default function () {
-  const key = `k6:${RUN_ID}:${Math.floor(Math.random() * KEYS)}`;
   const adhoc = Math.random() < ADHOC_SHARE;
+  const write = !adhoc && Math.random() < WRITE_SHARE;
+  const key = keyOf(write);
   let body;
   let query;
   if (adhoc) {
     query = 'adhoc';
     body = { query: `get ${key}` };
-  } else if (Math.random() < WRITE_SHARE) {
+  } else if (write) {
     query = 'put_entity';
     body = { id: query, variables: { key: key, value: `${__VU}-${__ITER}` } };
   } else {

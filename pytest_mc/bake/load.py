@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from pytest_mc.drivers.k6 import K6Driver, K6RunError
-from pytest_mc.drivers.k6_models import WIDE_KEY_SPACE, K6Load, K6Result, K6Thresholds
+from pytest_mc.drivers.k6_models import UNIQUE_KEYS, K6Load, K6Result, K6Thresholds
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.target.profile import TargetProfile
@@ -147,7 +147,7 @@ class BakeLoad:
             load = K6Load(
                 vus=self.vus,
                 duration_seconds=count * slice_wall_seconds + TAIL_WALL_SECONDS,
-                keys=WIDE_KEY_SPACE,  # an A/A tenant at GA must not conflict on a narrow space
+                keys=UNIQUE_KEYS,  # an A/A tenant at GA: the load itself never conflicts
             )
             self.current = Segment(
                 self.driver, self.tenant, load, self.work_dir, f"{run_id}-s{slice_index}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,11 +37,14 @@ class K6Binary(BaseModel):
     sha256: Sha256Hex
 
 
-# Keys written by traffic that runs beside a fault, a stage hold or a bake. A/A tenants take
-# writes in both regions; with a narrow key space the same key is written on both sides within
-# the replication lag often enough to trip the 0.1% conflict tripwire on a healthy target. A
-# wide one keeps concurrent writes of one key rare, as in production.
-WIDE_KEY_SPACE = 100_000
+# The key space of traffic that runs beside a fault, a stage hold or a bake. A/A tenants take
+# writes in both regions, and two writes of one key on either side within the replication lag
+# are a conflict. Any shared key space, however wide, conflicts more as the lag grows (a busy
+# machine, a slow link) until a healthy target trips the conflict tripwire. "unique" gives every
+# write a key of its own (the VU and its iteration), so the conflicts a run sees are the
+# target's, never the load's.
+UNIQUE_KEYS: Literal["unique"] = "unique"
+KeySpace = Annotated[int, Field(ge=1)] | Literal["unique"]
 
 
 class K6Load(BaseModel):
@@ -54,7 +57,9 @@ class K6Load(BaseModel):
     iterations: int | None = Field(default=None, ge=1)
     adhoc_share: float = Field(default=0.0, ge=0, le=1)
     write_share: float = Field(default=0.5, ge=0, le=1)
-    keys: int = Field(default=100, ge=1)
+    keys: KeySpace = Field(
+        default=100, description='size of the shared key space, or "unique": one key per write'
+    )
     purpose: str = Field(default="service", description="X-MC-Purpose; empty sends no header")
 
     @classmethod

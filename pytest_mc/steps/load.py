@@ -10,7 +10,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from pytest_mc.drivers.k6 import K6Driver
-from pytest_mc.drivers.k6_models import WIDE_KEY_SPACE, K6Load, K6Result
+from pytest_mc.drivers.k6_models import UNIQUE_KEYS, K6Load, K6Result
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.policy.crosscheck import check_stated
 from pytest_mc.policy.timewindow import parse_duration
@@ -82,7 +82,7 @@ def background_traffic(
         parse_duration(duration),
         time_scale=mc_evidence.time_scale,
         vus=BACKGROUND_VUS,
-        keys=WIDE_KEY_SPACE,
+        keys=UNIQUE_KEYS,
     )
     log_wait(mc_evidence, f"background k6 on {tenant}", parse_duration(duration))
     running = BackgroundLoad(mc_k6, tenant, load, tmp_path_factory.mktemp("k6"), mc_evidence.run_id)

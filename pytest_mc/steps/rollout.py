@@ -20,7 +20,7 @@ from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.control_models import STAGE_ORDER
 from pytest_mc.drivers.gates import VALIDATION_GATES, GateWindow
 from pytest_mc.drivers.k6 import K6Driver
-from pytest_mc.drivers.k6_models import WIDE_KEY_SPACE, K6Load
+from pytest_mc.drivers.k6_models import UNIQUE_KEYS, K6Load
 from pytest_mc.evidence.chain import read_chain, verify_chain
 from pytest_mc.evidence.records import DayVerdict, Measurement, ScenarioFinished
 from pytest_mc.evidence.streak import compute_streak
@@ -230,7 +230,7 @@ def _hold(
     wall = stage_qi.target / profile.time_scale
     log_wait(evidence, f"{stage} hold of {tenant}", stage_qi.target)
     load = K6Load(
-        vus=HOLD_VUS, duration_seconds=wall, keys=WIDE_KEY_SPACE, write_share=HOLD_WRITE_SHARE
+        vus=HOLD_VUS, duration_seconds=wall, keys=UNIQUE_KEYS, write_share=HOLD_WRITE_SHARE
     )
     gates = GateWindow(
         source,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -11,6 +12,8 @@ import pytest
 
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Load
+from pytest_mc.metrics.scrape import ScrapeSource
+from pytest_mc.metrics.source import MetricQuery
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.policy.verdict import Verdict, judge
 from pytest_mc.target.profile import TargetProfile
@@ -86,3 +89,52 @@ def test_ad_hoc_queries_against_a_persisted_only_tenant_cross_the_threshold(
     assert persisted is not None
     judgement = judge(staging.catalog.get("persisted_only_compliance"), persisted)
     assert judgement.verdict is Verdict.FAIL
+
+
+def _write_counters(source: ScrapeSource, tenant: str) -> tuple[dict[str, float], float]:
+    writes, conflicts = source.sample_many(
+        [
+            MetricQuery.of("mc_writes_total", aggregation="sum", by=("region",), tenant=tenant),
+            MetricQuery.of("mc_replication_conflicts_total", aggregation="sum", tenant=tenant),
+        ]
+    )
+    by_region = {sample.labels["region"]: sample.value for sample in writes.samples}
+    return by_region, conflicts.single() or 0.0
+
+
+def _all_writes(
+    staging: Staging, tmp_path: Path, keys: int | str
+) -> tuple[dict[str, float], float]:
+    """400 writes of the A/A TENANT_002 on `keys`: new writes by region, new conflicts."""
+    source = ScrapeSource(staging.profile.metrics.endpoints)
+    tenant = "TENANT_002"  # active/active at GA in the reference staging
+    writes_before, conflicts_before = _write_counters(source, tenant)
+    load = K6Load.model_validate(
+        {"vus": 4, "iterations": 400, "duration_seconds": 30, "write_share": 1.0, "keys": keys}
+    )
+    result = K6Driver(staging.profile, staging.catalog).run(
+        tenant, load, work_dir=tmp_path, run_id=f"keys-{keys}"
+    )
+    assert (result.summary.requests, result.summary.failed_requests) == (400, 0)
+    time.sleep(1.0)  # replication applies within a few 0.1 s ticks
+    writes_after, conflicts_after = _write_counters(source, tenant)
+    new_writes = {r: writes_after[r] - writes_before.get(r, 0.0) for r in writes_after}
+    # the GLB spreads an A/A tenant: both of its regions took writes
+    assert len([r for r, count in new_writes.items() if count > 0]) == 2, new_writes
+    return new_writes, conflicts_after - conflicts_before
+
+
+def test_unique_keys_never_conflict_on_an_active_active_tenant(
+    reference_staging: Staging, tmp_path: Path
+) -> None:
+    new_writes, conflicts = _all_writes(reference_staging, tmp_path, "unique")
+    assert sum(new_writes.values()) == 400, new_writes
+    assert conflicts == 0
+
+
+def test_the_same_writes_on_a_shared_key_space_conflict(
+    reference_staging: Staging, tmp_path: Path
+) -> None:
+    """The contrast that shows the conflict counter would see a load-made conflict."""
+    _, conflicts = _all_writes(reference_staging, tmp_path, 2)
+    assert conflicts > 0
