@@ -44,9 +44,10 @@ from pytest_mc.bake.plan import (
     resume_point,
     slices_per_day,
 )
+from pytest_mc.bake.tripwires import TripwireEpisodes
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.drivers.toolchain import head_commit, tool_inventory
-from pytest_mc.drivers.tripwire_watch import TripwireWatch, WatchReport
+from pytest_mc.drivers.tripwire_watch import TripwireWatch
 from pytest_mc.errors import InputError, TargetError
 from pytest_mc.evidence.chain import iter_validated, parse_body, read_chain
 from pytest_mc.evidence.publish import publish
@@ -76,8 +77,6 @@ from pytest_mc.target.fence import require_change_allowed
 from pytest_mc.target.profile import TargetProfile, Tenant
 
 Outcome = Literal["passed", "failed", "inconclusive", "interrupted"]
-# A tripwire's auto-action is expected within its window plus this much plan time.
-TRIPWIRE_GRACE_PLAN_SECONDS = 600.0
 WARMUP_TIMEOUT_SECONDS = 60.0
 EXIT_CODES: dict[Outcome, int] = {"passed": 0, "failed": 1, "inconclusive": 1, "interrupted": 3}
 
@@ -230,7 +229,6 @@ class Bake:
         self.run_id = uuid.uuid4().hex
         self.stop = _Stop()
         self.failures: list[str] = []
-        self.open_tripwires: set[str] = set()
         if request.resume:
             self.point = _read_resume(self.paths, request.tenant, profile)
         else:
@@ -267,6 +265,14 @@ class Bake:
             self.paths, self.catalog, writer=f"bake-{self.run_id[:8]}", redactor=self.redactor
         )
         self.recorder = recorder
+        self.episodes = TripwireEpisodes(
+            recorder,
+            self.catalog,
+            tenant=self.tenant.id,
+            bake_id=self.bake_id,
+            time_scale=self.profile.time_scale,
+            note=self.progress.note,
+        )
         store = store_for_profile(
             self.profile, self.catalog, path=work / f"metrics-{self.run_id}.log"
         )
@@ -291,6 +297,7 @@ class Bake:
                     interval = self.profile.metrics.sample_interval_seconds
                     scrape.wait_for_sample(time.time() + 2 * interval)
                 self._slices(load, source, evaluator, queries, work, scrape)
+                self._settle_tripwires(source)
             if self.point.next_slice >= self.plan.slices:
                 outcome, detail = self._finish()
             else:
@@ -463,6 +470,7 @@ class Bake:
                 self.tenant.id,
                 time_scale=self.profile.time_scale,
                 interval_seconds=self.profile.metrics.sample_interval_seconds,
+                effect_baselines=self.episodes.carried_baselines(),
             ).start()
             try:
                 if index in chaos:
@@ -475,8 +483,7 @@ class Bake:
                 if scrape is not None and not self.stop.event.is_set():
                     measured_at = closing_sample(scrape, end)
             finally:
-                report = watch.stop()
-                self._tripwires(report)
+                self.failures += self.episodes.judge(watch.stop())
             if self.stop.event.is_set():
                 self.progress.note(f"slice {index} abandoned: stopped by {self.stop.reason}")
                 return
@@ -514,33 +521,33 @@ class Bake:
                 f"state restored {result.steady_state_restored}"
             )
 
-    def _tripwires(self, report: WatchReport) -> None:
-        seen: set[str] = set()
-        for qi_id, sighting in report.tripwires.items():
-            if sighting.condition_first_seen_at is None:
-                continue
-            seen.add(qi_id)
-            qi = self.catalog.get(qi_id)
-            action_at = report.action_observed_at(qi.action or "")
-            if qi_id in self.open_tripwires and action_at is None:
-                continue  # the same episode as in the previous slice, already recorded
-            observation = self.recorder.tripwire(
-                qi_id,
-                tenant=self.tenant.id,
-                condition=(
-                    f"{qi.title}: {qi.comparator} {qi.target:g} {qi.unit} "
-                    f"(peak {sighting.peak_value:g}) during bake {self.bake_id}"
-                ),
-                condition_seen_at=sighting.condition_first_seen_at,
-                action_observed=qi.action if action_at is not None else None,
-                action_observed_at=action_at,
-                deadline_seconds=(qi.window_seconds or 0.0) + TRIPWIRE_GRACE_PLAN_SECONDS,
-                time_scale=self.profile.time_scale,
-            )
-            self.progress.note(f"tripwire {qi_id}: {observation.verdict.value}")
-            if observation.verdict is Verdict.FAIL:
-                self.failures.append(f"tripwire {qi_id}: action {qi.action} not seen in time")
-        self.open_tripwires = seen
+    def _settle_tripwires(self, source: MetricSource) -> None:
+        """Watch on after the last slice until every open tripwire episode's deadline, so a
+        crossing seen late in the bake is judged on its action too (bounded by the deadline)."""
+        wait = self.episodes.wall_seconds_to_latest_deadline()
+        if wait <= 0:
+            return
+        self.progress.note(f"watching {len(self.episodes.open)} open tripwire(s) for {wait:.0f}s")
+        watch = TripwireWatch(
+            source,
+            self.catalog,
+            self.tenant.id,
+            time_scale=self.profile.time_scale,
+            interval_seconds=self.profile.metrics.sample_interval_seconds,
+            effect_baselines=self.episodes.carried_baselines(),
+        ).start()
+        deadline = time.monotonic() + wait
+        try:
+            while self.episodes.open and time.monotonic() < deadline:
+                if self.stop.event.wait(self.profile.metrics.sample_interval_seconds):
+                    break
+                if all(
+                    watch.action_seen(self.catalog.get(qi_id).action or "")
+                    for qi_id in self.episodes.open
+                ):
+                    break
+        finally:
+            self.failures += self.episodes.judge(watch.stop(), final=True)
 
     def _checkpoint(
         self,

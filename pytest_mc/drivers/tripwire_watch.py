@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -187,6 +187,8 @@ class WatchReport(BaseModel):
     samples: int
     tripwires: dict[str, TripwireSighting]
     effects_first_seen_at: dict[str, datetime]
+    # each action effect's value the watch compared against (sampled at its start, or carried)
+    effect_baselines: dict[str, float | None] = {}
     # figures the suite computed itself from counters, by tripwire (see `BudgetPeriod`)
     suite_tripwires: dict[str, TripwireSighting] = {}
     budget_period: BudgetPeriod | None = None
@@ -233,9 +235,12 @@ class TripwireWatch:
         availability: float | None = None,
         budget_period: BudgetPeriod | None = None,
         induced: InducedFault | None = None,
+        effect_baselines: Mapping[str, float | None] | None = None,
     ) -> None:
         """`availability` (the tenant's SLO) lets the watch count the error budget itself from
-        `budget_period` (or, without one, from its own start)."""
+        `budget_period` (or, without one, from its own start). `effect_baselines` carries an
+        earlier watch's baselines for the named effects, so an action that came between the
+        two watches is still seen (at this watch's first sample)."""
         self.source = source
         self.tenant = tenant
         self.time_scale = time_scale
@@ -264,6 +269,7 @@ class TripwireWatch:
             if availability is not None
             else None
         )
+        self._carried_baselines = dict(effect_baselines or {})
         self._effect_baseline: dict[str, float | None] = {}
         self._effect_seen: dict[str, datetime] = {}
         self._samples = 0
@@ -280,7 +286,7 @@ class TripwireWatch:
             track.baseline = vector.single()
         effects = vectors[len(self._tracks) : len(self._tracks) + len(self._effects)]
         for name, vector in zip(self._effects, effects, strict=True):
-            self._effect_baseline[name] = vector.single()
+            self._effect_baseline[name] = self._carried_baselines.get(name, vector.single())
         if self.availability is not None and self.budget_period is None:
             requests, errors = (v.single() for v in vectors[-2:])
             self.budget_period = BudgetPeriod(
@@ -308,12 +314,18 @@ class TripwireWatch:
             samples=self._samples,
             tripwires={track.qi.id: _sighting(track) for track in self._tracks},
             effects_first_seen_at=dict(self._effect_seen),
+            effect_baselines=dict(self._effect_baseline),
             suite_tripwires={}
             if self._budget is None
             else {self._budget.qi.id: _sighting(self._budget)},
             budget_period=self.budget_period,
             induced=self.induced,
         )
+
+    def action_seen(self, action: str) -> bool:
+        """Whether every effect of catalog action `action` has been observed so far."""
+        effects = ACTION_EFFECTS.get(action, ())
+        return bool(effects) and all(effect in self._effect_seen for effect in effects)
 
     def _sample(self) -> tuple[InstantVector, ...]:
         queries = [track.query for track in self._tracks]
