@@ -237,6 +237,9 @@ def defect_case(
         for message in case.messages:
             assert message in run.output, (message, run.output)
         assert f"1 failed, {case.passing} passed" in run.output, run.output
+        # the reason, for the log of the suite's own tests (`-s` shows it)
+        reasons = [line for line in run.output.splitlines() if line.startswith("E ")]
+        print(next((line for line in reasons if "Error: " in line), ""))
         return run
 
     return check

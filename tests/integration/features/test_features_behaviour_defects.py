@@ -44,6 +44,16 @@ CASES = [
         ("behaviour GLB split: the target reports a GLB bias of TENANT_004 to",),
         1,
     ),
+    # the pilot's status says T2 (enactments disabled) and the approved enactment is refused
+    # and audited as refused; the derived rows read back through the data plane changed
+    DefectCase(
+        "t2-still-enacts",
+        "autonomy_pilot.feature",
+        "backout_to_t2 or simulate_approve_enact",
+        "test_backout_to_t2_disables_enactments_and_keeps_the_simulator[TENANT_001]",
+        ("autonomy: a refused enactment changed the derived data of TENANT_001: [",),
+        1,
+    ),
 ]
 
 
@@ -55,3 +65,10 @@ def test_a_status_that_lies_fails_its_behaviour_scenario_and_only_it(
 ) -> None:
     defect_case(case)
 
+
+def test_the_same_selections_pass_on_a_correct_target(
+    reference_staging: Any, selection_passes: Any
+) -> None:
+    """The control: every selection above passes in full on the healthy reference staging."""
+    for selection in dict.fromkeys(case.selection for case in CASES):
+        selection_passes(reference_staging.profile_path, selection)
