@@ -391,7 +391,7 @@ def derived_unchanged(mc_pilot: PilotRun, tenant: str) -> None:
     before = mc_pilot.derived_before_enactment
     assert before is not None, "autonomy: no enactment was attempted in this scenario"
     after = mc_pilot.derived(tenant)
-    changed = _changed_rows(before, after)
+    changed = changed_rows(before, after)
     assert not changed, (
         f"autonomy: a refused enactment changed the derived data of {tenant}: {changed}"
     )
@@ -623,7 +623,7 @@ def derived_restored(mc_pilot: PilotRun, tenant: str) -> None:
         f"autonomy: the enactment on {tenant} changed nothing, so its compensation proves "
         "nothing; the scenario must change the base data first"
     )
-    changed = _changed_rows(before, mc_pilot.derived(tenant))
+    changed = changed_rows(before, mc_pilot.derived(tenant))
     assert not changed, (
         f"autonomy §B.3 compensation: the derived data of {tenant} is not what it was before "
         f"the enactment: {changed}"
@@ -650,7 +650,8 @@ def simulation_predicts_base(mc_pilot: PilotRun, tenant: str) -> None:
     )
 
 
-def _changed_rows(before: Derived, after: Derived) -> list[str]:
+def changed_rows(before: Derived, after: Derived) -> list[str]:
+    """Every derived row that differs between two reads, as `region name: old → new`."""
     changed = []
     for region in sorted(set(before) | set(after)):
         old, new = before.get(region, {}), after.get(region, {})

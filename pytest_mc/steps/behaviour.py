@@ -19,7 +19,7 @@ from pytest_mc.drivers.dataplane import DataPlaneClient
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.policy.timewindow import format_duration, parse_duration
 from pytest_mc.policy.traffic_split import SPLIT_CONFIDENCE, SPLIT_SAMPLE_REQUESTS, judge_split
-from pytest_mc.steps.autonomy import PilotRun
+from pytest_mc.steps.autonomy import PilotRun, changed_rows
 from pytest_mc.steps.backout import BackoutScenario
 from pytest_mc.steps.pacing import log_wait
 from pytest_mc.steps.readiness import attach_json
@@ -268,12 +268,7 @@ def derived_rows_still_unchanged(mc_evidence: McEvidence, mc_pilot: PilotRun, te
     assert before is not None, "autonomy: no enactment was attempted in this scenario"
     time.sleep(lag_window_wall_seconds(mc_evidence))
     after = mc_pilot.derived(tenant)
-    changed = [
-        f"{region}: {name} {rows.get(name)!r} -> {after.get(region, {}).get(name)!r}"
-        for region, rows in sorted(before.items())
-        for name in sorted(set(rows) | set(after.get(region, {})))
-        if rows.get(name) != after.get(region, {}).get(name)
-    ]
+    changed = changed_rows(before, after)
     attach_json(
         mc_evidence, f"derived-after-t2-{tenant}.json", tenant, {"before": before, "after": after}
     )
