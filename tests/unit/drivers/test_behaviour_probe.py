@@ -8,39 +8,13 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from two_regions import FIRST, PORTS, SECOND, two_region_profile
 
 from pytest_mc.drivers.behaviour_probe import probe_passive_writes, sample_split
 from pytest_mc.drivers.dataplane import DataPlaneClient
-from pytest_mc.target.profile import TargetProfile
 
-ACTIVE, PASSIVE = "eu-a", "eu-b"
-PORTS = {"1": "glb", "10": ACTIVE, "11": PASSIVE}
-
-
-def _profile() -> TargetProfile:
-    return TargetProfile.model_validate(
-        {
-            "name": "t",
-            "environment": "staging",
-            "allowed_hosts": ["127.0.0.1"],
-            "glb_url": "http://127.0.0.1:1",
-            "metrics": {"source": "prometheus", "prometheus_url": "http://127.0.0.1:2"},
-            "regions": [
-                {"id": ACTIVE, "jurisdiction": "eu", "url": "http://127.0.0.1:10"},
-                {"id": PASSIVE, "jurisdiction": "eu", "url": "http://127.0.0.1:11"},
-            ],
-            "tenants": [
-                {
-                    "id": "T1",
-                    "wave": "A",
-                    "residency": "eu",
-                    "mode": "active-passive",
-                    "regions": [ACTIVE, PASSIVE],
-                    "slo_baseline": {"availability": 0.999, "latency_p95_ms": 250},
-                }
-            ],
-        }
-    )
+ACTIVE, PASSIVE = FIRST, SECOND
+PROFILE = two_region_profile("active-passive")
 
 
 class FakeAp:
@@ -88,7 +62,7 @@ class FakeAp:
 
 
 def _probe(fake: Callable[[httpx.Request], httpx.Response]) -> list[str]:
-    with DataPlaneClient(_profile(), transport=httpx.MockTransport(fake)) as client:
+    with DataPlaneClient(PROFILE, transport=httpx.MockTransport(fake)) as client:
         report = probe_passive_writes(
             client,
             "T1",
@@ -138,7 +112,7 @@ def test_the_split_counts_the_serving_region_each_answer_names() -> None:
         body = {"data": {"keys": []}, "region": None if region == "none" else region}
         return httpx.Response(200, json=body, headers={"X-MC-Region": region})
 
-    with DataPlaneClient(_profile(), transport=httpx.MockTransport(handler)) as client:
+    with DataPlaneClient(PROFILE, transport=httpx.MockTransport(handler)) as client:
         sample = sample_split(client, "T1", requests=4)
     assert sample.served_by == {ACTIVE: 2, PASSIVE: 1}
     assert sample.unknown == 1

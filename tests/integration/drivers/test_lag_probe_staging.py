@@ -1,0 +1,101 @@
+"""The lag probe against a real reference staging: on a healthy staging the markers prove no
+lag the target's metric does not report, and under a replication delay the bracket holds the
+delay and the target's metric (healthy, not under-reporting) agrees with it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from pytest_mc.drivers.dataplane import DataPlaneClient
+from pytest_mc.drivers.lag_probe import LagObservation, compare_lag, probe_lag
+from pytest_mc.metrics.factory import open_metric_source
+from pytest_mc.metrics.source import MetricQuery
+
+pytestmark = pytest.mark.integration
+
+TENANT = "TENANT_002"  # active/active on two EU regions in the reference staging
+DELAY_WALL_SECONDS = 0.15  # 90 s plan at time scale 600
+# The probe's own slack for these checks (the catalog has no agreement tolerance yet).
+TOLERANCE_PLAN_SECONDS = 30.0
+
+
+def _admin(staging: Any, method: str, path: str, body: object | None = None) -> Any:
+    assert staging.profile.admin is not None
+    response = httpx.request(
+        method,
+        f"{staging.profile.admin.url}{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {staging.admin_secret}"},
+        timeout=10,
+    )
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def _probe(staging: Any) -> tuple[LagObservation, float | None]:
+    profile = staging.profile
+    tenant = next(t for t in profile.tenants if t.id == TENANT)
+    source, peer = tenant.regions[0], tenant.regions[1]
+    query = MetricQuery.of("mc_tenant_replication_lag_seconds", aggregation="max", tenant=TENANT)
+    metrics = open_metric_source(profile)
+    try:
+        with DataPlaneClient(profile) as client:
+            observation = probe_lag(
+                client, TENANT, source=source, peer=peer, time_scale=profile.time_scale
+            )
+        # The target's figure over the probe: the most it reported while markers were out.
+        reported = [metrics.sample(query).single()]
+        for _ in range(3):
+            time.sleep(profile.metrics.sample_interval_seconds)
+            reported.append(metrics.sample(query).single())
+    finally:
+        metrics.close()
+    values = [v * profile.time_scale for v in reported if v is not None]
+    return observation, max(values, default=None)
+
+
+def _agrees(observation: LagObservation, reported: float | None) -> None:
+    comparison = compare_lag(
+        observation,
+        reported,
+        metric="mc_tenant_replication_lag_seconds",
+        tolerance_plan_seconds=TOLERANCE_PLAN_SECONDS,
+    )
+    assert not comparison.disagrees, comparison.message()
+
+
+def test_a_healthy_staging_shows_a_small_lag_that_its_metric_does_not_contradict(
+    reference_staging: Any,
+) -> None:
+    observation, reported = _probe(reference_staging)
+    assert len(observation.replicated) == len(observation.markers) == 5, observation.describe()
+    upper = observation.plan(observation.upper_wall_seconds)
+    assert upper is not None
+    assert upper < 60.0, observation.describe()  # inside the 1m gate, with its resolution
+    _agrees(observation, reported)
+
+
+def test_a_replication_delay_is_bracketed_by_the_markers(reference_staging: Any) -> None:
+    fault = _admin(
+        reference_staging,
+        "POST",
+        "/admin/faults",
+        {"kind": "replication-delay", "tenant": TENANT, "params": {"delay_seconds": 0.15}},
+    )
+    try:
+        time.sleep(0.5)
+        observation, reported = _probe(reference_staging)
+    finally:
+        _admin(reference_staging, "DELETE", f"/admin/faults/{fault['id']}")
+    lower = observation.lower_wall_seconds
+    upper = observation.upper_wall_seconds
+    assert lower is not None, observation.describe()
+    assert upper is not None, observation.describe()
+    assert lower <= DELAY_WALL_SECONDS + 0.05, observation.describe()
+    assert upper >= DELAY_WALL_SECONDS, observation.describe()
+    assert observation.plan(lower) > 60.0, observation.describe()
+    _agrees(observation, reported)

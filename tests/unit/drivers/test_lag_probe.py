@@ -1,0 +1,191 @@
+"""The lag probe against an in-memory pair of regions on a fake clock: the bracket it puts
+around each marker's lag, its resolution in plan seconds, its bounds, and the comparison of
+the target's reported lag with the observed one."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from two_regions import FIRST, PORTS, SECOND, two_region_profile
+
+from pytest_mc.drivers.dataplane import DataPlaneClient
+from pytest_mc.drivers.lag_probe import (
+    MAX_MARKERS,
+    LagObservation,
+    compare_lag,
+    probe_lag,
+)
+
+SOURCE, PEER = FIRST, SECOND
+PROFILE = two_region_profile("active-active")
+TIME_SCALE = 600.0
+METRIC = "max(mc_tenant_replication_lag_seconds{tenant='T1'})"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class DelayedReplication:
+    """A write to SOURCE commits half-way through its round trip and is on PEER `lag` later."""
+
+    def __init__(
+        self, clock: FakeClock, *, lag: float, round_trip: float, replicates: bool = True
+    ) -> None:
+        self.clock = clock
+        self.lag = lag
+        self.round_trip = round_trip
+        self.replicates = replicates
+        self.commits: dict[str, tuple[str, float]] = {}
+        self.writes_to: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        region = PORTS[str(request.url.port)]
+        body = json.loads(request.content)
+        key = str(body["variables"]["key"])
+        self.clock.now += self.round_trip / 2
+        at = self.clock.now
+        self.clock.now += self.round_trip / 2
+        if body["id"] == "put_entity":
+            self.writes_to.append(region)
+            self.commits[key] = (str(body["variables"]["value"]), at)
+            return httpx.Response(200, json={"data": {"key": key, "version": 1}, "region": region})
+        held = self.commits.get(key)
+        visible = held is not None and (
+            region == SOURCE or (self.replicates and at >= held[1] + self.lag)
+        )
+        if not visible or held is None:
+            return httpx.Response(404, json={"error": "not_found", "region": region})
+        data = {"key": key, "value": held[0], "version": 1}
+        return httpx.Response(200, json={"data": data, "region": region})
+
+
+def _observe(fake: DelayedReplication, clock: FakeClock, **kwargs: object) -> LagObservation:
+    with DataPlaneClient(PROFILE, transport=httpx.MockTransport(fake)) as client:
+        return probe_lag(
+            client,
+            "T1",
+            source=SOURCE,
+            peer=PEER,
+            time_scale=TIME_SCALE,
+            clock=clock,
+            sleep=clock.sleep,
+            wall_clock=clock,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+@pytest.mark.parametrize("lag", [0.0, 0.004, 0.15, 0.5])
+def test_the_bracket_holds_the_true_lag_and_is_as_wide_as_poll_plus_round_trips(
+    lag: float,
+) -> None:
+    clock = FakeClock()
+    fake = DelayedReplication(clock, lag=lag, round_trip=0.002)
+    observation = _observe(fake, clock, markers=3, poll_wall_seconds=0.01)
+    assert len(observation.replicated) == 3
+    assert not observation.missing
+    assert set(fake.writes_to) == {SOURCE}
+    lower, upper = observation.lower_wall_seconds, observation.upper_wall_seconds
+    assert lower is not None
+    assert upper is not None
+    assert lower <= lag <= upper
+    resolution = observation.resolution_wall_seconds
+    assert resolution is not None
+    assert resolution <= 0.01 + 3 * 0.002 + 1e-9
+    plan_lower = observation.plan(lower)
+    assert plan_lower == pytest.approx(lower * TIME_SCALE)
+    assert "resolution" in observation.describe()
+    assert "3 of 3 markers" in observation.describe()
+
+
+def test_a_marker_that_never_arrives_is_missing_and_the_probe_stops_by_itself() -> None:
+    clock = FakeClock()
+    fake = DelayedReplication(clock, lag=0.0, round_trip=0.002, replicates=False)
+    start = clock.now
+    observation = _observe(
+        fake,
+        clock,
+        markers=4,
+        poll_wall_seconds=0.01,
+        marker_timeout_wall_seconds=0.5,
+        budget_wall_seconds=1.2,
+    )
+    # Three markers start within the budget of 1.2 s, each given up after 0.5 s.
+    assert len(observation.markers) == 3
+    assert len(observation.missing) == 3
+    assert observation.lower_wall_seconds is None
+    assert clock.now - start < 1.2 + 0.5 + 0.1
+    assert "no lag observed" in observation.describe()
+
+
+@pytest.mark.parametrize("markers", [0, MAX_MARKERS + 1])
+def test_the_marker_count_is_bounded(markers: int) -> None:
+    clock = FakeClock()
+    with pytest.raises(ValueError, match="markers must be 1 to 50"):
+        _observe(DelayedReplication(clock, lag=0.0, round_trip=0.0), clock, markers=markers)
+
+
+def _observed(lag: float) -> LagObservation:
+    clock = FakeClock()
+    return _observe(
+        DelayedReplication(clock, lag=lag, round_trip=0.002), clock, poll_wall_seconds=0.01
+    )
+
+
+def test_a_target_that_reports_the_lag_it_has_agrees() -> None:
+    observation = _observed(0.15)  # 90 s plan
+    comparison = compare_lag(
+        observation, 0.15 * TIME_SCALE, metric=METRIC, tolerance_plan_seconds=15.0
+    )
+    assert not comparison.disagrees
+    assert comparison.worse_plan_seconds == pytest.approx(
+        max(0.15 * TIME_SCALE, comparison.observed_upper_plan_seconds or 0.0)
+    )
+
+
+def test_a_target_that_reports_40_percent_of_its_lag_disagrees_naming_both_figures() -> None:
+    observation = _observed(0.15)
+    comparison = compare_lag(
+        observation, 0.4 * 0.15 * TIME_SCALE, metric=METRIC, tolerance_plan_seconds=15.0
+    )
+    assert comparison.disagrees
+    lower = comparison.observed_lower_plan_seconds
+    assert lower is not None
+    assert comparison.message() == (
+        f"target metric disagrees with observation: {METRIC} reports 36.0 s plan for T1, the "
+        f"suite's marker writes observed at least {lower:.1f} s (at most "
+        f"{comparison.observed_upper_plan_seconds:.1f} s, resolution "
+        f"{comparison.resolution_plan_seconds:.1f} s); the target reports "
+        f"{lower - 36.0:.1f} s less, beyond the tolerance of 15.0 s"
+    )
+
+
+def test_resolution_alone_never_makes_a_healthy_target_disagree() -> None:
+    # A tiny real lag under a coarse poll: the upper bound is far above what the target
+    # reports, but only the lower bound (what the markers proved) counts against it.
+    clock = FakeClock()
+    observation = _observe(
+        DelayedReplication(clock, lag=0.06, round_trip=0.05), clock, poll_wall_seconds=0.2
+    )
+    upper = observation.plan(observation.upper_wall_seconds)
+    assert upper is not None
+    assert upper > 60.0
+    assert observation.lower_wall_seconds == 0.0
+    comparison = compare_lag(
+        observation, 0.06 * TIME_SCALE, metric=METRIC, tolerance_plan_seconds=0.0
+    )
+    assert not comparison.disagrees
+
+
+def test_no_figure_on_either_side_is_no_disagreement() -> None:
+    observation = _observed(0.1)
+    assert not compare_lag(observation, None, metric=METRIC, tolerance_plan_seconds=0).disagrees
