@@ -237,8 +237,13 @@ class LagComparison(BaseModel):
     """The target's reported lag beside the suite's observation, in plan seconds.
 
     The target under-reports when what it reports lies below the least lag the suite proved
-    by more than the tolerance. The lower bound is used so that the probe's resolution can
-    never make a healthy target disagree: only lag the markers proved counts against it.
+    by more than the tolerance plus the sampling allowance. The lower bound is used so that
+    the probe's resolution can never make a healthy target disagree: only lag the markers
+    proved counts against it. The sampling allowance is what a lag gauge can miss between two
+    samples: a gauge that is the age of the oldest change not yet applied rises one second
+    per second while a change waits, so a reading taken every Δ wall seconds can be up to Δ
+    (Δ × time scale in plan) below the lag a marker saw; under steady writes the gauge is
+    flat at its top and the allowance is not used up.
     """
 
     model_config = _STRICT
@@ -249,13 +254,20 @@ class LagComparison(BaseModel):
     observed_upper_plan_seconds: float | None
     resolution_plan_seconds: float | None
     tolerance_plan_seconds: float = Field(ge=0)
+    sampling_allowance_plan_seconds: float = Field(
+        default=0.0, ge=0, description="what the target's gauge can miss between two samples"
+    )
+
+    @property
+    def allowed_gap_plan_seconds(self) -> float:
+        return self.tolerance_plan_seconds + self.sampling_allowance_plan_seconds
 
     @property
     def disagrees(self) -> bool:
         reported, observed = self.target_reported_plan_seconds, self.observed_lower_plan_seconds
         if reported is None or observed is None:
             return False
-        return observed - reported > self.tolerance_plan_seconds
+        return observed - reported > self.allowed_gap_plan_seconds
 
     @property
     def worse_plan_seconds(self) -> float | None:
@@ -269,6 +281,11 @@ class LagComparison(BaseModel):
 
     def message(self) -> str:
         """`target metric disagrees with observation: …`, naming both figures and the tolerance."""
+        allowance = (
+            f" plus {_seconds(self.sampling_allowance_plan_seconds)} for the gauge's sampling"
+            if self.sampling_allowance_plan_seconds
+            else ""
+        )
         return (
             f"target metric disagrees with observation: {self.metric} reports "
             f"{_seconds(self.target_reported_plan_seconds)} plan for {self.tenant}, the suite's "
@@ -276,7 +293,7 @@ class LagComparison(BaseModel):
             f"(at most {_seconds(self.observed_upper_plan_seconds)}, resolution "
             f"{_seconds(self.resolution_plan_seconds)}); the target reports "
             f"{_seconds(_gap(self))} less, beyond the tolerance of "
-            f"{_seconds(self.tolerance_plan_seconds)}"
+            f"{_seconds(self.tolerance_plan_seconds)}{allowance}"
         )
 
 
@@ -286,8 +303,10 @@ def compare_lag(
     *,
     metric: str,
     tolerance_plan_seconds: float,
+    sampling_allowance_plan_seconds: float = 0.0,
 ) -> LagComparison:
-    """Set the target's figure for the probe's interval beside the probe's own."""
+    """Set the target's figure for the probe's interval (the most its metric reported while
+    the markers were in flight) beside the probe's own."""
     return LagComparison(
         tenant=observation.tenant,
         metric=metric,
@@ -296,6 +315,7 @@ def compare_lag(
         observed_upper_plan_seconds=observation.plan(observation.upper_wall_seconds),
         resolution_plan_seconds=observation.plan(observation.resolution_wall_seconds),
         tolerance_plan_seconds=tolerance_plan_seconds,
+        sampling_allowance_plan_seconds=sampling_allowance_plan_seconds,
     )
 
 

@@ -189,3 +189,31 @@ def test_resolution_alone_never_makes_a_healthy_target_disagree() -> None:
 def test_no_figure_on_either_side_is_no_disagreement() -> None:
     observation = _observed(0.1)
     assert not compare_lag(observation, None, metric=METRIC, tolerance_plan_seconds=0).disagrees
+
+
+def test_the_gauge_sampling_allowance_widens_the_gap_a_target_may_show() -> None:
+    observation = _observed(0.15)
+    lower = observation.plan(observation.lower_wall_seconds)
+    assert lower is not None
+    reported = lower - 40.0  # a gauge read between samples, 40 s below the marker's lag
+    strict = compare_lag(observation, reported, metric=METRIC, tolerance_plan_seconds=15.0)
+    assert strict.disagrees
+    allowing = compare_lag(
+        observation,
+        reported,
+        metric=METRIC,
+        tolerance_plan_seconds=15.0,
+        sampling_allowance_plan_seconds=30.0,
+    )
+    assert not allowing.disagrees
+    assert allowing.allowed_gap_plan_seconds == 45.0
+    too_low = compare_lag(
+        observation,
+        lower - 50.0,
+        metric=METRIC,
+        tolerance_plan_seconds=15.0,
+        sampling_allowance_plan_seconds=30.0,
+    )
+    assert too_low.message().endswith(
+        "beyond the tolerance of 15.0 s plus 30.0 s for the gauge's sampling"
+    )
