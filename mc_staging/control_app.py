@@ -24,6 +24,7 @@ from starlette.routing import Route
 from mc_staging.autonomy import AutonomyEngine
 from mc_staging.commands import build_commands
 from mc_staging.control_plane import ControlPlane
+from mc_staging.defects import exported_lag
 from mc_staging.errors import BadInput, StagingError, quoted
 from mc_staging.metrics import exposition
 from mc_staging.model import STAGE_INDEX, STAGES
@@ -146,7 +147,7 @@ class ControlServer:
         budget = tenant.readiness.query_budgets.get("cost_units_per_plan_day", 1.0)
         m.cost_consumed.labels(t).set(reading.cost_units_plan_day / max(1.0, budget))
         latest = self.sampler.latest(t)
-        m.lag.labels(t).set(latest.lag_seconds if latest else 0.0)
+        m.lag.labels(t).set(exported_lag(self.plane.defects, latest.lag_seconds if latest else 0.0))
         m.conflict_ratio.labels(t).set(reading.conflict_ratio or 0.0)
         m.non_persisted_ratio.labels(t).set(reading.non_persisted_ratio or 0.0)
         m.violations.labels(t).set(reading.residency_violations)

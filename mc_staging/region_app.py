@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mc_staging.dataplane import DataPlane
-from mc_staging.defects import active
+from mc_staging.defects import active, exported_lag
 from mc_staging.errors import BadInput, quoted
 from mc_staging.metrics import RegionMetrics, exposition
 from mc_staging.model import RuntimeConfig, faults_for
@@ -102,7 +102,9 @@ class RegionServer:
                 continue
             labels = (outcome.tenant, peer, self.region_id)
             self.metrics.applied.labels(*labels).inc()
-            self.metrics.apply_lag.labels(*labels).observe(outcome.lag_seconds)
+            self.metrics.apply_lag.labels(*labels).observe(
+                exported_lag(self.plane.defects, outcome.lag_seconds)
+            )
             if outcome.conflict:
                 self.plane.counters_for(outcome.tenant).conflicts += 1
                 self.metrics.conflicts.labels(outcome.tenant, self.region_id).inc()
@@ -116,7 +118,9 @@ class RegionServer:
             for tenant, spec in self.config().tenants.items():
                 if self.region_id in spec.regions and peer in spec.regions:
                     lag = per_tenant.get(tenant, 0.0)
-                    self.metrics.lag.labels(tenant, peer, self.region_id).set(lag)
+                    self.metrics.lag.labels(tenant, peer, self.region_id).set(
+                        exported_lag(self.plane.defects, lag)
+                    )
                     lags[tenant] = max(lags.get(tenant, 0.0), lag)
         return lags
 

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.integration
 
 TENANT = "TENANT_002"  # active/active on two EU regions in the reference staging
 DELAY_WALL_SECONDS = 0.15  # 90 s plan at time scale 600
+# Long enough that 40% of it falls below the observed lag by more than the tolerance and one
+# sample of the gauge: 300 s plan against 120 s reported.
+LONG_DELAY_WALL_SECONDS = 0.5
 # The slack of these checks beside the gauge's sampling (the catalog has no agreement
 # tolerance yet, see docs/verification-power.md).
 TOLERANCE_PLAN_SECONDS = 30.0
@@ -102,23 +105,54 @@ def test_a_healthy_staging_shows_a_small_lag_that_its_metric_does_not_contradict
     _agrees(observation, reported, _sample_plan_seconds(reference_staging))
 
 
-def test_a_replication_delay_is_bracketed_by_the_markers(reference_staging: Any) -> None:
+def _delayed_probe(staging: Any, delay_wall_seconds: float) -> tuple[LagObservation, float | None]:
     fault = _admin(
-        reference_staging,
+        staging,
         "POST",
         "/admin/faults",
-        {"kind": "replication-delay", "tenant": TENANT, "params": {"delay_seconds": 0.15}},
+        {
+            "kind": "replication-delay",
+            "tenant": TENANT,
+            "params": {"delay_seconds": delay_wall_seconds},
+        },
     )
     try:
         time.sleep(0.5)
-        observation, reported = _probe(reference_staging)
+        return _probe(staging)
     finally:
-        _admin(reference_staging, "DELETE", f"/admin/faults/{fault['id']}")
+        _admin(staging, "DELETE", f"/admin/faults/{fault['id']}")
+
+
+@pytest.mark.parametrize("delay_wall_seconds", [DELAY_WALL_SECONDS, LONG_DELAY_WALL_SECONDS])
+def test_a_replication_delay_is_bracketed_by_the_markers(
+    reference_staging: Any, delay_wall_seconds: float
+) -> None:
+    observation, reported = _delayed_probe(reference_staging, delay_wall_seconds)
     lower = observation.lower_wall_seconds
     upper = observation.upper_wall_seconds
     assert lower is not None, observation.describe()
     assert upper is not None, observation.describe()
-    assert lower <= DELAY_WALL_SECONDS + 0.05, observation.describe()
-    assert upper >= DELAY_WALL_SECONDS, observation.describe()
+    assert lower <= delay_wall_seconds + 0.05, observation.describe()
+    assert upper >= delay_wall_seconds, observation.describe()
     assert observation.plan(lower) > 60.0, observation.describe()
     _agrees(observation, reported, _sample_plan_seconds(reference_staging))
+
+
+def test_a_metric_that_reports_40_percent_of_the_lag_disagrees_with_the_markers(
+    staging_with_defect: Any,
+) -> None:
+    with staging_with_defect("lag-metric-under-reports") as staging:
+        observation, reported = _delayed_probe(staging, LONG_DELAY_WALL_SECONDS)
+        comparison = compare_lag(
+            observation,
+            reported,
+            metric="mc_tenant_replication_lag_seconds",
+            tolerance_plan_seconds=TOLERANCE_PLAN_SECONDS,
+            sampling_allowance_plan_seconds=_sample_plan_seconds(staging),
+        )
+    assert reported is not None
+    assert reported < 0.5 * LONG_DELAY_WALL_SECONDS * staging.profile.time_scale
+    assert comparison.disagrees, comparison.message()
+    assert comparison.message().startswith(
+        "target metric disagrees with observation: mc_tenant_replication_lag_seconds reports "
+    )

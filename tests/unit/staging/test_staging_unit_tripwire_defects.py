@@ -1,8 +1,11 @@
-"""The tripwire defects of mc_staging/defects.py that only a boundary fault tells apart."""
+"""The tripwire defects of mc_staging/defects.py that only a boundary fault tells apart, and the
+lag metric that under-reports while the staging itself works on the real lag."""
 
 from __future__ import annotations
 
-from mc_staging.defects import DEFECTS
+import pytest
+
+from mc_staging.defects import DEFECTS, exported_lag
 from mc_staging.tripwires import Sampler, TripwireEvaluator
 
 
@@ -22,7 +25,9 @@ def _lag_fires(evaluator: TripwireEvaluator, lag_wall: float) -> bool:
 
 
 def test_the_defects_are_known() -> None:
-    assert {"tripwire-loose-threshold", "tripwire-acts-late"} <= set(DEFECTS)
+    assert {"tripwire-loose-threshold", "tripwire-acts-late", "lag-metric-under-reports"} <= set(
+        DEFECTS
+    )
 
 
 def test_a_loose_lag_tripwire_misses_a_lag_just_past_and_catches_one_far_past() -> None:
@@ -54,3 +59,12 @@ def test_a_late_budget_tripwire_pauses_30m_of_plan_time_after_the_crossing() -> 
     assert healthy < 0.05
     assert late is not None
     assert 2.95 <= late <= 3.15  # 30m plan = 3 wall s at 600
+
+
+def test_the_under_reporting_lag_defect_exports_40_percent_of_the_real_lag() -> None:
+    assert exported_lag(frozenset(), 0.25) == 0.25
+    assert exported_lag(frozenset({"lag-metric-under-reports"}), 0.25) == pytest.approx(0.1)
+    assert exported_lag(frozenset({"tripwire-loose-threshold"}), 0.25) == 0.25
+    # Only the exported figure flatters: the staging's own lag tripwire acts on the real lag.
+    under = frozenset({"lag-metric-under-reports"})
+    assert _lag_fires(TripwireEvaluator(600, defects=under), 0.15)
