@@ -58,7 +58,8 @@ def _probe(staging: Any) -> tuple[LagObservation, float | None]:
             value = metrics.sample(query).single()
             if value is not None:
                 reported.append(value * profile.time_scale)
-            done.wait(profile.metrics.sample_interval_seconds)
+            # Four reads per target sample: the allowance covers the target's sampling only.
+            done.wait(profile.metrics.sample_interval_seconds / 4)
 
     sampler = threading.Thread(target=sample, name="lag-metric-sampler")
     sampler.start()
