@@ -2,9 +2,9 @@
 the authenticated admin (fault) API, metrics, and the tick loop that samples regions and runs
 the tripwire automation.
 
-Routes: ``POST /api/{command}`` and ``GET|POST /admin/faults``, ``DELETE
-/admin/faults/{id}`` (admin secret), ``GET /internal/config`` (admin secret), ``/healthz``,
-``/metrics``.
+Routes: ``POST /api/{command}``, ``GET|POST /admin/faults``, ``DELETE
+/admin/faults/{id}`` and ``GET /admin/holdings`` (admin secret), ``GET /internal/config``
+(admin secret), ``/healthz``, ``/metrics``.
 """
 
 from __future__ import annotations
@@ -286,6 +286,35 @@ class ControlServer:
             result = await self.plane.remove(request.path_params["fault_id"])
         return JSONResponse(result)
 
+    async def admin_holdings(self, request: Request) -> Response:
+        """The holdings inventory of every region (or ``?region=``), read from each region's
+        ``/internal/holdings`` at once; a region that does not answer is listed unreachable."""
+        wanted = request.query_params.get("region") or None
+        tenant = request.query_params.get("tenant") or None
+        regions = [r for r in self.plane.region_specs() if wanted in (None, r.id)]
+        if not regions:
+            known = ", ".join(r.id for r in self.plane.region_specs())
+            raise BadInput(f"region {wanted!r} unknown: known regions are {known}")
+        answers = await asyncio.gather(*(self._holdings_of(r.id, tenant) for r in regions))
+        return JSONResponse({"tenant": tenant, "regions": answers})
+
+    async def _holdings_of(self, region: str, tenant: str | None) -> dict[str, object]:
+        jurisdiction = next(r.jurisdiction for r in self.plane.region_specs() if r.id == region)
+        entry: dict[str, object] = {"region": region, "jurisdiction": jurisdiction}
+        try:
+            response = await self.plane.client.get(
+                f"{self.plane.region_url(region)}/internal/holdings",
+                params={"tenant": tenant} if tenant else None,
+                timeout=5.0,
+            )
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as exc:
+            return {**entry, "reachable": False, "error": type(exc).__name__, "tenants": []}
+        if not isinstance(body, dict):
+            error = f"HTTP {response.status_code}"
+            return {**entry, "reachable": False, "error": error, "tenants": []}
+        return {**entry, "reachable": True, "error": None, "tenants": body.get("tenants", [])}
+
     async def healthz(self, _request: Request) -> Response:
         return JSONResponse(
             {
@@ -320,6 +349,7 @@ class ControlServer:
                 Route("/internal/config", guarded(s, self.config_route)),
                 Route("/api/{command}", guarded(s, self.api), methods=["POST"]),
                 Route("/admin/faults", guarded(s, self.admin_faults), methods=["GET", "POST"]),
+                Route("/admin/holdings", guarded(s, self.admin_holdings)),
                 Route(
                     "/admin/faults/{fault_id}",
                     guarded(s, self.admin_fault_delete),

@@ -441,7 +441,10 @@ class ControlPlane:
                 )
         self.store.remove_fault(fault.id)
         if fault.kind == "residency-regression":
-            # remediation: out-of-jurisdiction copies are purged when the regression is fixed
+            # remediation: out-of-jurisdiction copies are purged when the regression is fixed,
+            # once the GLB stops leaking and the gate is closed everywhere (publish waits for
+            # every component to have the config): a write leaked in between would outlive it
+            await self.publish()
             response = await self.client.post(
                 f"{self.region_url(str(fault.region))}/internal/tenants/{fault.tenant}/purge"
             )

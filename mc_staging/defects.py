@@ -46,6 +46,9 @@ DEFECTS: dict[str, str] = {
     "replay-path-applies-twice": "a region does not record the op ids of changes it receives "
     "by replication: a write replayed with its op id directly to the tenant's other region is "
     "applied again there",
+    "replication-leaks-outside": "a region outside a tenant's jurisdiction replicates the "
+    "tenant's changes from its primary: the tenant's rows are held there, while reads there "
+    "still answer 451 and the residency violation metrics stay 0",
     "provenance-rewritten": "a backout (GLB bias to a single region) rewrites the tenant's "
     "previous provenance record and re-hashes the chain after it, so the chain still verifies",
     "tripwire-loose-threshold": "the replication-lag tripwire acts only on a lag above twice "

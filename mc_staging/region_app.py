@@ -1,7 +1,8 @@
 """One region process: HTTP data plane, change feed, appliers, internal/admin routes.
 
 Public: ``POST /v1/tenants/{tenant}/query``, ``GET /healthz``, ``GET /metrics``.
-Internal (admin secret): ``/internal/feed``, ``/internal/stats``, ``/internal/tenants/{t}/...``.
+Internal (admin secret): ``/internal/feed``, ``/internal/stats``, ``/internal/holdings``,
+``/internal/tenants/{t}/...``.
 Fault generators for ``conflict-storm`` and ``non-persisted-burst`` run here when the control
 plane's config lists them for this region's tenants.
 """
@@ -26,7 +27,7 @@ from mc_staging.defects import active, exported_lag
 from mc_staging.errors import BadInput, quoted
 from mc_staging.metrics import RegionMetrics, exposition
 from mc_staging.model import RuntimeConfig, faults_for
-from mc_staging.replication import PeerApplier
+from mc_staging.replication import PeerApplier, leaked
 from mc_staging.seed import REGIONS
 from mc_staging.statedir import StateDir
 from mc_staging.store import ApplyOutcome, RegionStore
@@ -89,11 +90,19 @@ class RegionServer:
                     tenant.query_budget_units_per_second
                 )
 
+    def _leaks_outside(self) -> bool:
+        return "replication-leaks-outside" in self.plane.defects
+
     def _peers(self, config: RuntimeConfig) -> set[str]:
         peers: set[str] = set()
         for tenant in config.tenants.values():
             if self.region_id in tenant.regions:
                 peers.update(r for r in tenant.regions if r != self.region_id)
+            elif self._leaks_outside():
+                # deliberate defect: the peer set is built from every tenant, residency aside
+                source = leaked(config, tenant.id, self.region_id)
+                if source is not None:
+                    peers.add(source)
         return peers
 
     def _on_applied(self, peer: str, outcomes: list[ApplyOutcome]) -> None:
@@ -129,7 +138,13 @@ class RegionServer:
             for peer in self._peers(self.config()):
                 if peer not in self.appliers:
                     applier = PeerApplier(
-                        self.store, self.region_id, peer, self.config, self.secret, self._on_applied
+                        self.store,
+                        self.region_id,
+                        peer,
+                        self.config,
+                        self.secret,
+                        self._on_applied,
+                        leaks_outside=self._leaks_outside(),
                     )
                     self.appliers[peer] = applier
                     self.tasks.append(asyncio.create_task(applier.run()))
@@ -273,6 +288,17 @@ class RegionServer:
             }
         )
 
+    async def holdings(self, request: Request) -> Response:
+        """The holdings inventory: which tenants' rows this region holds (``?tenant=`` for one)."""
+        tenant = request.query_params.get("tenant") or None
+        return JSONResponse(
+            {
+                "region": self.region_id,
+                "jurisdiction": self.jurisdiction,
+                "tenants": [held.to_json() for held in self.store.holdings(tenant)],
+            }
+        )
+
     async def digest(self, request: Request) -> Response:
         tenant = request.path_params["tenant"]
         return JSONResponse(
@@ -352,6 +378,7 @@ class RegionServer:
                 ),
                 Route("/internal/tenants/{tenant}/snapshot", guarded(s, self.snapshot)),
                 Route("/internal/tenants/{tenant}/digest", guarded(s, self.digest)),
+                Route("/internal/holdings", guarded(s, self.holdings)),
                 Route(
                     "/internal/tenants/{tenant}/derived", guarded(s, self.derived), methods=["POST"]
                 ),

@@ -16,9 +16,21 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from mc_staging.model import RuntimeConfig, faults_for
+from mc_staging.model import RuntimeConfig, faults_for, region_jurisdiction
 from mc_staging.store import ApplyOutcome, Change, RegionStore
 from mc_staging.upstream import UpstreamError, UpstreamPool
+
+
+def leaked(config: RuntimeConfig, tenant: str, region_id: str) -> str | None:
+    """Under the `replication-leaks-outside` defect, the peer whose changes of `tenant`
+    region `region_id` applies although it is outside the tenant's jurisdiction: the tenant's
+    primary (one source, so the copy never counts a conflict). None where the tenant may live."""
+    spec = config.tenants.get(tenant)
+    if spec is None or region_id in spec.regions:
+        return None
+    if region_jurisdiction(config, region_id) == spec.residency:
+        return None
+    return spec.primary
 
 
 class PeerApplier:
@@ -32,8 +44,13 @@ class PeerApplier:
         config: Callable[[], RuntimeConfig],
         secret: str,
         on_applied: Callable[[str, list[ApplyOutcome]], None],
+        *,
+        leaks_outside: bool = False,
     ) -> None:
         self.store = store
+        # deliberate defect `replication-leaks-outside`: also replicate a tenant whose
+        # jurisdiction this region is outside of, from its primary (see `leaked`)
+        self.leaks_outside = leaks_outside
         self.region_id = region_id
         self.peer_id = peer_id
         self.config = config
@@ -57,7 +74,11 @@ class PeerApplier:
 
     def _replicated(self, tenant: str) -> bool:
         spec = self.config().tenants.get(tenant)
-        return spec is not None and self.region_id in spec.regions and self.peer_id in spec.regions
+        if spec is None:
+            return False
+        if self.region_id in spec.regions and self.peer_id in spec.regions:
+            return True
+        return self.leaks_outside and leaked(self.config(), tenant, self.region_id) == self.peer_id
 
     def _partitioned(self) -> bool:
         for fault in faults_for(self.config(), "replication-partition"):

@@ -86,6 +86,35 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
+class TenantHoldings:
+    """The rows one region holds of one tenant (the holdings inventory's entry)."""
+
+    tenant: str
+    entities: int
+    tombstones: int
+    derived: int
+    feed: int
+    digest: str  # over the live entities, as `digest()`: equal digests = the same data
+    sample_keys: tuple[str, ...]
+
+    @property
+    def rows(self) -> int:
+        return self.entities + self.tombstones + self.derived + self.feed
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "tenant": self.tenant,
+            "rows": self.rows,
+            "entities": self.entities,
+            "tombstones": self.tombstones,
+            "derived": self.derived,
+            "feed": self.feed,
+            "digest": self.digest,
+            "sample_keys": list(self.sample_keys),
+        }
+
+
+@dataclass(frozen=True)
 class ApplyOutcome:
     tenant: str
     applied: bool
@@ -297,6 +326,44 @@ class RegionStore:
         for key, value, _version in self.base_rows(tenant):
             digest.update(json.dumps([key, value]).encode())
         return digest.hexdigest()
+
+    def holdings(self, tenant: str | None = None, sample: int = 5) -> list[TenantHoldings]:
+        """What this region holds of each tenant (or of `tenant`): every table that keeps a
+        tenant's data (live entities and tombstones, derived rows, change-feed entries),
+        however it got here (a local write, replication, an enactment)."""
+        counts: dict[str, dict[str, int]] = {}
+        for table, column in (
+            ("entities", "deleted=0"),
+            ("entities", "deleted=1"),
+            ("derived", "1"),
+            ("feed", "1"),
+        ):
+            where = f"{column} AND tenant=?" if tenant is not None else column
+            rows = self.db.execute(
+                f"SELECT tenant, COUNT(*) FROM {table} WHERE {where} GROUP BY tenant",
+                (tenant,) if tenant is not None else (),
+            ).fetchall()
+            label = {"deleted=0": "entities", "deleted=1": "tombstones"}.get(column, table)
+            for name, count in rows:
+                counts.setdefault(str(name), {})[label] = int(count)
+        held: list[TenantHoldings] = []
+        for name in sorted(counts):
+            keys = self.db.execute(
+                "SELECT key FROM entities WHERE tenant=? ORDER BY key LIMIT ?", (name, sample)
+            ).fetchall()
+            by_table = counts[name]
+            held.append(
+                TenantHoldings(
+                    tenant=name,
+                    entities=by_table.get("entities", 0),
+                    tombstones=by_table.get("tombstones", 0),
+                    derived=by_table.get("derived", 0),
+                    feed=by_table.get("feed", 0),
+                    digest=self.digest(name),
+                    sample_keys=tuple(str(k[0]) for k in keys),
+                )
+            )
+        return held
 
     def tenants_stored(self) -> dict[str, int]:
         rows = self.db.execute(
