@@ -23,6 +23,7 @@ Feature: Tenant readiness checklist (plan §A.1)
     And a write of tenant <tenant> is sent directly to each region outside its jurisdiction
     Then every such write of tenant <tenant> is denied with 451 and counted as a residency denial
     And none of tenant <tenant>'s data is found in a region outside its jurisdiction
+    And once replication has had a lag-gate window, no region outside tenant <tenant>'s jurisdiction holds its rows
 
     Examples:
       | tenant     |

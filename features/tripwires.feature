@@ -78,6 +78,7 @@ Feature: Tripwires and their automatic actions
     Then within 10m tenant <tenant> is rolled back to active/passive and the DPO is paged
     And the experiment rolled back and the steady state returned
     And writes sent to the passive region of tenant <tenant> are refused or redirected and none lands there
+    And once replication has had a lag-gate window, no region outside tenant <tenant>'s jurisdiction holds its rows
 
     Examples:
       | tenant     |

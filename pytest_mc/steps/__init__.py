@@ -13,6 +13,7 @@ STEP_MODULES = (
     "pytest_mc.steps.tripwires",
     "pytest_mc.steps.drills",
     "pytest_mc.steps.readiness",
+    "pytest_mc.steps.residency",
     "pytest_mc.steps.backout",
     "pytest_mc.steps.autonomy",
     "pytest_mc.steps.autonomy_kpis",

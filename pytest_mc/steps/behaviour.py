@@ -21,19 +21,9 @@ from pytest_mc.policy.timewindow import format_duration, parse_duration
 from pytest_mc.policy.traffic_split import SPLIT_CONFIDENCE, SPLIT_SAMPLE_REQUESTS, judge_split
 from pytest_mc.steps.autonomy import PilotRun, changed_rows
 from pytest_mc.steps.backout import BackoutScenario
-from pytest_mc.steps.pacing import log_wait
+from pytest_mc.steps.pacing import LAG_GATE_QI, lag_window_wall_seconds, log_wait
 from pytest_mc.steps.readiness import attach_json
 from pytest_mc.steps.rollout import STAGE_QI
-
-# The lag gate (plan §A.2, replication lag <= 1m): the time replication is given to carry a
-# change before a copy's absence, or presence, is taken as the target's behaviour.
-LAG_GATE_QI = "replication_lag"
-
-
-def lag_window_wall_seconds(evidence: McEvidence) -> float:
-    """One lag-gate window (the catalog's replication-lag threshold), in wall seconds."""
-    return evidence.catalog.get(LAG_GATE_QI).target / evidence.time_scale
-
 
 # --------------------------------------------------------------------------- rollback to A/P
 

@@ -16,6 +16,14 @@ import time
 from pytest_mc.fixtures import McEvidence
 
 WAITS_FILE = "plan-waits.jsonl"
+# The lag gate (plan §A.2, replication lag <= 1m): the time replication is given to carry a
+# change before a copy's absence, or presence, is taken as the target's behaviour.
+LAG_GATE_QI = "replication_lag"
+
+
+def lag_window_wall_seconds(evidence: McEvidence) -> float:
+    """One lag-gate window (the catalog's replication-lag threshold), in wall seconds."""
+    return evidence.catalog.get(LAG_GATE_QI).target / evidence.time_scale
 
 
 def log_wait(evidence: McEvidence, what: str, plan_seconds: float) -> float:

@@ -33,6 +33,7 @@ from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
 from pytest_mc.steps.load import BackgroundLoad, record_k6_run
 from pytest_mc.steps.pacing import log_wait
+from pytest_mc.steps.residency import scan_and_record
 from pytest_mc.target.profile import TargetProfile
 
 STAGE_QI = {
@@ -273,7 +274,11 @@ def _hold(
 
 @then(parsers.parse('the validation gates of tenant {tenant} hold over stage "{stage}"'))
 def gates_hold(
-    mc_evidence: McEvidence, mc_context: ScenarioContext, tenant: str, stage: str
+    mc_profile: TargetProfile,
+    mc_evidence: McEvidence,
+    mc_context: ScenarioContext,
+    tenant: str,
+    stage: str,
 ) -> None:
     gates = mc_context.gate_windows.get((tenant, stage))
     assert gates is not None, f"stage {stage!r} of {tenant} was not held in this scenario"
@@ -301,6 +306,10 @@ def gates_hold(
         )
         if judgement.verdict != Verdict.PASS:
             failed.append(f"{reading.qi_id} {judgement.verdict.value}: {judgement.reason}")
+    # privacy_violations by where the data is: the stage was held for hours of plan time
+    # under load, far past a lag-gate window, so whatever replication carried is there now
+    scan = scan_and_record(mc_evidence, mc_profile, tenant, when=f"at the end of {stage}")
+    failed += [f"privacy_violations (holdings inventory): {why}" for why in scan.problems()]
     mc_context.gates_passed[(tenant, stage)] = not failed
     if failed and all("no data" in reason for reason in failed):
         failed.append(f"the window's recording: {gates.recording_note()}")
