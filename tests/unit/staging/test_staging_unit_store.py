@@ -92,3 +92,24 @@ def test_without_replicated_op_ids_the_replay_applies_again(tmp_path: Path) -> N
     again = b.write("T", "k", "replayed", "op-1")
     assert not again.replayed
     assert b.get("T", "k")[0] == "replayed"
+
+
+def test_holdings_count_every_table_that_keeps_a_tenants_data(tmp_path: Path) -> None:
+    a, b = _pair(tmp_path)
+    a.write("T", "k1", "1", None)
+    a.write("T", "k2", "2", None)
+    a.write("T", "k2", None, None, deleted=True)
+    a.set_derived("T", {"count:x": "1"})
+    a.write("U", "u1", "1", None)
+    [t, u] = a.holdings()
+    assert (t.tenant, t.entities, t.tombstones, t.derived, t.feed) == ("T", 1, 1, 1, 3)
+    assert t.rows == 6
+    assert t.digest == a.digest("T")
+    assert t.sample_keys == ("k1", "k2")
+    assert (u.tenant, u.rows) == ("U", 2)
+    assert [held.tenant for held in a.holdings("U")] == ["U"]
+    # a replicated copy is held too: entities only (the feed keeps local writes)
+    _sync(a, b)
+    [copy] = b.holdings("T")
+    assert (copy.entities, copy.tombstones, copy.feed, copy.digest) == (1, 1, 0, a.digest("T"))
+    assert b.holdings("nobody") == []
