@@ -14,7 +14,8 @@ Feature: Tripwires at their thresholds
     Given tenant TENANT_004 is put at stage "canary-50" for this scenario
     And k6 keeps traffic flowing on tenant TENANT_004 for 1h of plan time
     When the "replication-delay" experiment holds tripwire_replication_lag at 1.5 times its threshold on tenant TENANT_004 for 30m of plan time
-    Then within 20m the GLB biases tenant TENANT_004 to the healthy region
+    Then the target's lag metric showed the lag the suite's marker writes observed on tenant TENANT_004
+    And within 20m the GLB biases tenant TENANT_004 to the healthy region
     And the experiment rolled back and the steady state returned
 
   @plan:A.3
@@ -22,7 +23,8 @@ Feature: Tripwires at their thresholds
     Given tenant TENANT_004 is put at stage "canary-50" for this scenario
     And k6 keeps traffic flowing on tenant TENANT_004 for 1h of plan time
     When the "replication-delay" experiment holds tripwire_replication_lag at 0.5 times its threshold on tenant TENANT_004 for 30m of plan time
-    Then tripwire tripwire_replication_lag does not act on tenant TENANT_004
+    Then the target's lag metric showed the lag the suite's marker writes observed on tenant TENANT_004
+    And tripwire tripwire_replication_lag does not act on tenant TENANT_004
     And the experiment rolled back and the steady state returned
 
   @plan:A.3

@@ -10,15 +10,30 @@ profile's time scale and passes it as the experiment's configuration.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from pytest_bdd import parsers, then, when
 
 from pytest_mc.drivers.chaos import run_experiment
 from pytest_mc.drivers.chaos_models import ChaosActivity, ChaosResult
-from pytest_mc.drivers.tripwire_watch import BudgetPeriod, InducedFault, TripwireWatch
+from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.dataplane import DataPlaneClient
+from pytest_mc.drivers.lag_probe import (
+    DEFAULT_PROBE_BUDGET_WALL_SECONDS,
+    LagObservation,
+    compare_lag,
+    probe_lag,
+)
+from pytest_mc.drivers.tripwire_watch import (
+    BudgetPeriod,
+    InducedFault,
+    TripwireWatch,
+    WatchReport,
+)
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.evaluator import SLO_PERIOD_PLAN_SECONDS
 from pytest_mc.metrics.source import MetricSource
@@ -27,6 +42,7 @@ from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
 from pytest_mc.steps.pacing import log_wait
+from pytest_mc.steps.readiness import attach_json
 from pytest_mc.target.profile import TargetProfile
 
 
@@ -99,6 +115,7 @@ FAULT_SIZING: dict[tuple[str, str], FaultSizing] = {
 )
 def sized_chaos_experiment_on_tenant(
     mc_chaos_step: ChaosStepRun,
+    mc_control: ControlClient,
     experiment: str,
     qi_id: str,
     factor: str,
@@ -127,7 +144,121 @@ def sized_chaos_experiment_on_tenant(
         magnitude_unit=sizing.unit,
         hold_wall_seconds=parse_duration(duration) / mc_chaos_step.profile.time_scale,
     )
-    run_chaos(mc_chaos_step, experiment, tenant, duration, induced=induced)
+    if qi.id != LAG_TRIPWIRE:
+        run_chaos(mc_chaos_step, experiment, tenant, duration, induced=induced)
+        return
+    # the suite measures the lag the fault made itself, with marker writes while it holds
+    status = mc_control.tenant_status(tenant)
+    source = status.primary or mc_chaos_step.profile.tenant(tenant).regions[0]
+    peer = next((r for r in status.regions if r != source), None)
+    if peer is None:
+        raise AssertionError(f"lag probe: tenant {tenant} has no second region to read")
+    probe = _BackgroundLagProbe(mc_chaos_step.profile, tenant, source, peer)
+    try:
+        run_chaos(
+            mc_chaos_step, experiment, tenant, duration, induced=induced, while_injected=probe.start
+        )
+    finally:
+        mc_chaos_step.context.lag_observation = probe.join()
+
+
+LAG_TRIPWIRE = "tripwire_replication_lag"
+
+
+class _BackgroundLagProbe:
+    """The lag probe in a thread, started once the fault is injected, so it measures while
+    the fault holds without lengthening the hold."""
+
+    def __init__(self, profile: TargetProfile, tenant: str, source: str, peer: str) -> None:
+        self.profile, self.tenant, self.source, self.peer = profile, tenant, source, peer
+        self.observation: LagObservation | None = None
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="lag-probe", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            with DataPlaneClient(self.profile) as client:
+                self.observation = probe_lag(
+                    client,
+                    self.tenant,
+                    source=self.source,
+                    peer=self.peer,
+                    time_scale=self.profile.time_scale,
+                )
+        except BaseException as exc:  # re-raised by join(), never lost in the thread
+            self.error = exc
+
+    def join(self) -> LagObservation | None:
+        if self.thread is None:
+            return None
+        self.thread.join(timeout=DEFAULT_PROBE_BUDGET_WALL_SECONDS + 10)
+        if self.error is not None:
+            raise self.error
+        return self.observation
+
+
+@then(
+    parsers.parse(
+        "the target's lag metric showed the lag the suite's marker writes observed on tenant "
+        "{tenant}"
+    )
+)
+def lag_metric_agrees_with_markers(
+    mc_evidence: McEvidence, mc_catalog: QiCatalog, mc_context: ScenarioContext, tenant: str
+) -> None:
+    """The target's lag metric, as the watch sampled it while the probe's markers were in
+    flight, must not hide a crossing the markers proved: a proved lag past the tripwire's
+    threshold that the metric kept at or below it fails (docs/verification-power.md)."""
+    observation = mc_context.lag_observation
+    if observation is None or observation.tenant != tenant:
+        raise AssertionError(
+            f"lag probe: no marker writes were taken on {tenant}; a sized replication-delay "
+            f"fault step must come first"
+        )
+    if not observation.replicated:
+        raise AssertionError(f"lag probe: no marker reached the peer: {observation.describe()}")
+    qi = mc_catalog.get(LAG_TRIPWIRE)
+    interval = mc_evidence.profile.metrics.sample_interval_seconds
+    reported = _reported_during(mc_context.last_watch, observation, interval)
+    comparison = compare_lag(
+        observation,
+        reported,
+        metric=f"the watch's {LAG_TRIPWIRE} condition",
+        tolerance_plan_seconds=0.0,
+        sampling_allowance_plan_seconds=interval * mc_evidence.profile.time_scale,
+    )
+    attach_json(
+        mc_evidence,
+        f"lag-probe-{tenant}.json",
+        tenant,
+        {"observation": observation.model_dump(), "comparison": comparison.model_dump()},
+    )
+    proved = comparison.observed_lower_plan_seconds or 0.0
+    hidden = proved > qi.target and (reported is None or reported <= qi.target)
+    assert not hidden, (
+        f"target metric disagrees with observation: the target's lag of {tenant} read at most "
+        f"{'nothing' if reported is None else f'{reported:.1f} s'} plan while the suite's "
+        f"markers proved at least {proved:.1f} s, past the {qi.target:g} s threshold of "
+        f"{qi.id} that the metric never showed ({observation.describe()})"
+    )
+
+
+def _reported_during(
+    report: WatchReport, observation: LagObservation, interval_seconds: float
+) -> float | None:
+    """The most the target's lag metric read (plan seconds) from the probe's start until one
+    sample interval after its end."""
+    sighting = report.tripwires.get(LAG_TRIPWIRE)
+    if sighting is None:
+        return None
+    start = datetime.fromtimestamp(observation.started, UTC)
+    end = datetime.fromtimestamp(observation.ended + interval_seconds, UTC)
+    values = [point.value for point in sighting.points if start <= point.at <= end]
+    return max(values, default=None)
 
 
 @dataclass(frozen=True)

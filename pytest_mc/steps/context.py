@@ -18,6 +18,7 @@ from pytest_mc.drivers.drill import DrillResult
 from pytest_mc.drivers.gates import GateWindow
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Result
+from pytest_mc.drivers.lag_probe import LagObservation
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.drivers.tripwire_watch import WatchReport
 from pytest_mc.metrics.evaluator import WindowEvaluator
@@ -37,6 +38,8 @@ class ScenarioContext:
     chaos_results: list[ChaosResult] = field(default_factory=list)
     drills: list[DrillResult] = field(default_factory=list)
     watch: WatchReport | None = None
+    # the suite's marker writes taken while a sized lag fault held (steps/chaos.py)
+    lag_observation: LagObservation | None = None
     gate_windows: dict[tuple[str, str], GateWindow] = field(default_factory=dict)
     gates_passed: dict[tuple[str, str], bool] = field(default_factory=dict)
     rollout_counts: dict[tuple[str, str], Ratio] = field(default_factory=dict)
