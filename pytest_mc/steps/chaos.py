@@ -10,6 +10,7 @@ profile's time scale and passes it as the experiment's configuration.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +43,6 @@ from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
 from pytest_mc.steps.pacing import log_wait
-from pytest_mc.steps.readiness import attach_json
 from pytest_mc.target.profile import TargetProfile
 
 
@@ -231,11 +231,16 @@ def lag_metric_agrees_with_markers(
         tolerance_plan_seconds=0.0,
         sampling_allowance_plan_seconds=interval * mc_evidence.profile.time_scale,
     )
-    attach_json(
-        mc_evidence,
-        f"lag-probe-{tenant}.json",
-        tenant,
-        {"observation": observation.model_dump(), "comparison": comparison.model_dump()},
+    payload = {
+        "observation": observation.model_dump(mode="json"),
+        "comparison": comparison.model_dump(mode="json"),
+    }
+    mc_evidence.attach(
+        json.dumps(payload, indent=2, sort_keys=True).encode(),
+        name=f"lag-probe-{tenant}.json",
+        kind="json",
+        tenant=tenant,
+        media_type="application/json",
     )
     proved = comparison.observed_lower_plan_seconds or 0.0
     hidden = proved > qi.target and (reported is None or reported <= qi.target)
