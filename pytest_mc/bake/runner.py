@@ -464,14 +464,7 @@ class Bake:
             end = start + self.slice_wall
             self._ensure_load(load, index)
             self.progress.slice_started(index, self.slice_wall)
-            watch = TripwireWatch(
-                source,
-                self.catalog,
-                self.tenant.id,
-                time_scale=self.profile.time_scale,
-                interval_seconds=self.profile.metrics.sample_interval_seconds,
-                effect_baselines=self.episodes.carried_baselines(),
-            ).start()
+            watch = self._tripwire_watch(source)
             try:
                 if index in chaos:
                     self._chaos(chaos[index], work)
@@ -521,14 +514,10 @@ class Bake:
                 f"state restored {result.steady_state_restored}"
             )
 
-    def _settle_tripwires(self, source: MetricSource) -> None:
-        """Watch on after the last slice until every open tripwire episode's deadline, so a
-        crossing seen late in the bake is judged on its action too (bounded by the deadline)."""
-        wait = self.episodes.wall_seconds_to_latest_deadline()
-        if wait <= 0:
-            return
-        self.progress.note(f"watching {len(self.episodes.open)} open tripwire(s) for {wait:.0f}s")
-        watch = TripwireWatch(
+    def _tripwire_watch(self, source: MetricSource) -> TripwireWatch:
+        """A started watch of the tenant's tripwires that carries the open episodes' effect
+        baselines, so an action falling between two watches is still seen."""
+        return TripwireWatch(
             source,
             self.catalog,
             self.tenant.id,
@@ -536,6 +525,15 @@ class Bake:
             interval_seconds=self.profile.metrics.sample_interval_seconds,
             effect_baselines=self.episodes.carried_baselines(),
         ).start()
+
+    def _settle_tripwires(self, source: MetricSource) -> None:
+        """Watch on after the last slice until every open tripwire episode's deadline, so a
+        crossing seen late in the bake is judged on its action too (bounded by the deadline)."""
+        wait = self.episodes.wall_seconds_to_latest_deadline()
+        if wait <= 0:
+            return
+        self.progress.note(f"watching {len(self.episodes.open)} open tripwire(s) for {wait:.0f}s")
+        watch = self._tripwire_watch(source)
         deadline = time.monotonic() + wait
         try:
             while self.episodes.open and time.monotonic() < deadline:

@@ -68,6 +68,16 @@ ACTION_EFFECTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def action_completed_at(action: str, effects_seen_at: Mapping[str, datetime]) -> datetime | None:
+    """When every effect of catalog action `action` had been seen (the last of them), or None
+    while one is missing; an action without known effects is never complete."""
+    effects = ACTION_EFFECTS.get(action, ())
+    seen = [effects_seen_at.get(effect) for effect in effects]
+    if not effects or any(at is None for at in seen):
+        return None
+    return max(at for at in seen if at is not None)
+
+
 # The data plane's request counter (docs/target-contract.md §4); an error is a 5xx answer,
 # which is what the error budget is spent on.
 _REQUESTS_METRIC = "mc_requests_total"
@@ -202,11 +212,7 @@ class WatchReport(BaseModel):
 
     def action_observed_at(self, action: str) -> datetime | None:
         """When every effect of catalog action `action` had been observed (the last of them)."""
-        effects = ACTION_EFFECTS.get(action, ())
-        seen = [self.effects_first_seen_at.get(effect) for effect in effects]
-        if not effects or any(at is None for at in seen):
-            return None
-        return max(at for at in seen if at is not None)
+        return action_completed_at(action, self.effects_first_seen_at)
 
 
 @dataclass
@@ -324,8 +330,7 @@ class TripwireWatch:
 
     def action_seen(self, action: str) -> bool:
         """Whether every effect of catalog action `action` has been observed so far."""
-        effects = ACTION_EFFECTS.get(action, ())
-        return bool(effects) and all(effect in self._effect_seen for effect in effects)
+        return action_completed_at(action, self._effect_seen) is not None
 
     def _sample(self) -> tuple[InstantVector, ...]:
         queries = [track.query for track in self._tracks]

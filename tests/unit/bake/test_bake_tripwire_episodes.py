@@ -5,10 +5,10 @@ deadline, and an action between two watches is still seen."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
@@ -16,7 +16,7 @@ from pytest_mc.bake.tripwires import TRIPWIRE_GRACE_PLAN_SECONDS, TripwireEpisod
 from pytest_mc.drivers.tripwire_watch import TripwireSighting, TripwireWatch, WatchReport
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
 from pytest_mc.evidence.records import TripwireObservation
-from pytest_mc.metrics.source import InstantVector, MetricQuery, Sample
+from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.policy.catalog import QiCatalog, load_catalog
 from pytest_mc.policy.verdict import Verdict
 
@@ -150,35 +150,20 @@ def test_a_judged_episode_still_holding_is_not_recorded_again(
     assert len(recorder.observations) == 2
 
 
-class FlagSource:
+def already_rolled_back(query: MetricQuery) -> float | None:
     """The A/A flag reads 0 (already rolled back) from the first sample; nothing else."""
-
-    @property
-    def name(self) -> Literal["recorded"]:
-        return "recorded"
-
-    def sample(self, query: MetricQuery) -> InstantVector:
-        samples = (Sample(value=0.0),) if query.metric == "mc_tenant_active_active" else ()
-        return InstantVector(
-            query=query.promql(), at=time.time(), source="recorded", samples=samples
-        )
-
-    def sample_many(self, queries: Sequence[MetricQuery]) -> tuple[InstantVector, ...]:
-        return tuple(self.sample(query) for query in queries)
-
-    def series(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
+    return 0.0 if query.metric == "mc_tenant_active_active" else None
 
 
 @pytest.mark.parametrize(("carried", "seen"), [({"tenant_active_passive": 1.0}, True), ({}, False)])
 def test_a_rollback_between_two_watches_is_seen_only_with_the_carried_baseline(
-    catalog: QiCatalog, carried: dict[str, float | None], seen: bool
+    catalog: QiCatalog,
+    carried: dict[str, float | None],
+    seen: bool,
+    answering_source: Callable[..., MetricSource],
 ) -> None:
     watch = TripwireWatch(
-        FlagSource(),
+        answering_source(already_rolled_back),
         catalog,
         "T1",
         time_scale=TIME_SCALE,

@@ -4,7 +4,7 @@ gauge), and faults sized from a tripwire's catalog threshold."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,49 +17,30 @@ from pytest_mc.drivers.tripwire_watch import (
     read_budget_period,
     request_counter_queries,
 )
-from pytest_mc.metrics.source import InstantVector, MetricQuery, Sample
+from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.steps.chaos import FAULT_SIZING
 from pytest_mc.steps.tripwires import explained_by_rollback
 from pytest_mc.target.profile import TargetProfile
 
 
-class CounterSource:
-    """A metric source answering the request counters from settable values; the target's own
-    remaining-budget gauge answers a constant untouched 1.0 (a gauge that never moves)."""
+class Counters:
+    """The tenant's request counters as a test moves them; the target's own remaining-budget
+    gauge answers a constant untouched 1.0 (a gauge that never moves)."""
 
     def __init__(self) -> None:
-        self.requests = 0.0
+        self.requests: float | None = 0.0
         self.errors = 0.0
 
-    @property
-    def name(self) -> str:
-        return "recorded"
-
-    def sample(self, query: MetricQuery) -> InstantVector:
+    def answer(self, query: MetricQuery) -> float | None:
         requests, errors = request_counter_queries("T1")
-        value: float | None
         if query == requests:
-            value = self.requests
-        elif query == errors:
-            value = self.errors
-        elif query.metric == "mc_error_budget_remaining_ratio":
-            value = 1.0
-        else:
-            value = None
-        samples = () if value is None else (Sample(value=value),)
-        return InstantVector(
-            query=query.promql(), at=time.time(), source="recorded", samples=samples
-        )
-
-    def sample_many(self, queries: Sequence[MetricQuery]) -> tuple[InstantVector, ...]:
-        return tuple(self.sample(query) for query in queries)
-
-    def series(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
+            return self.requests
+        if query == errors:
+            return self.errors
+        if query.metric == "mc_error_budget_remaining_ratio":
+            return 1.0
+        return None
 
 
 def _period(requests: float = 1000.0, errors: float = 2.0) -> BudgetPeriod:
@@ -80,13 +61,16 @@ def test_remaining_budget_is_counted_from_the_period_start() -> None:
     assert period.remaining(3000.0, 1.0) is None  # a counter went back: unknown, not spent
 
 
-def test_the_watch_sees_the_crossing_in_its_own_count_while_the_gauge_stays_untouched() -> None:
-    source = CounterSource()
-    source.requests, source.errors = 500.0, 0.0
-    period = read_budget_period(source, "T1", availability=0.999)  # type: ignore[arg-type]
+def test_the_watch_sees_the_crossing_in_its_own_count_while_the_gauge_stays_untouched(
+    answering_source: Callable[..., MetricSource],
+) -> None:
+    counters = Counters()
+    source = answering_source(counters.answer)
+    counters.requests, counters.errors = 500.0, 0.0
+    period = read_budget_period(source, "T1", availability=0.999)
     assert (period.requests, period.errors) == (500.0, 0.0)
     watch = TripwireWatch(
-        source,  # type: ignore[arg-type]
+        source,
         load_catalog(),
         "T1",
         time_scale=600,
@@ -94,9 +78,9 @@ def test_the_watch_sees_the_crossing_in_its_own_count_while_the_gauge_stays_unto
         availability=0.999,
         budget_period=period,
     ).start()
-    source.requests = 5500.0  # 5000 requests of the period, no error: untouched
+    counters.requests = 5500.0  # 5000 requests of the period, no error: untouched
     time.sleep(0.1)
-    source.errors = 3.0  # 3 in 5000 at 0.1% allowed: 60% spent, 40% left (< 60%)
+    counters.errors = 3.0  # 3 in 5000 at 0.1% allowed: 60% spent, 40% left (< 60%)
     time.sleep(0.1)
     report = watch.stop()
     counted = report.suite_tripwires["tripwire_error_budget"]
@@ -106,18 +90,21 @@ def test_the_watch_sees_the_crossing_in_its_own_count_while_the_gauge_stays_unto
     assert report.budget_period == period
 
 
-def test_without_a_period_the_watch_counts_from_its_own_start() -> None:
-    source = CounterSource()
-    source.requests, source.errors = 10_000.0, 50.0  # spent before the watch: not its business
+def test_without_a_period_the_watch_counts_from_its_own_start(
+    answering_source: Callable[..., MetricSource],
+) -> None:
+    counters = Counters()
+    source = answering_source(counters.answer)
+    counters.requests, counters.errors = 10_000.0, 50.0  # spent before the watch: not its business
     watch = TripwireWatch(
-        source,  # type: ignore[arg-type]
+        source,
         load_catalog(),
         "T1",
         time_scale=600,
         interval_seconds=0.01,
         availability=0.999,
     ).start()
-    source.requests = 20_000.0
+    counters.requests = 20_000.0
     time.sleep(0.1)
     report = watch.stop()
     assert report.budget_period is not None
@@ -125,11 +112,14 @@ def test_without_a_period_the_watch_counts_from_its_own_start() -> None:
     assert report.suite_tripwires["tripwire_error_budget"].condition_first_seen_at is None
 
 
-def test_read_budget_period_refuses_a_target_without_request_counters() -> None:
-    source = CounterSource()
-    source.requests = None  # type: ignore[assignment]
+def test_read_budget_period_refuses_a_target_without_request_counters(
+    answering_source: Callable[..., MetricSource],
+) -> None:
+    counters = Counters()
+    source = answering_source(counters.answer)
+    counters.requests = None
     with pytest.raises(ValueError, match="exports no mc_requests_total for tenant 'T1'"):
-        read_budget_period(source, "T1", availability=0.999)  # type: ignore[arg-type]
+        read_budget_period(source, "T1", availability=0.999)
 
 
 def test_fault_sizes_follow_the_catalog_threshold_and_the_time_scale(
