@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
+import math
 import time
 from collections.abc import AsyncIterator
 
@@ -32,6 +34,10 @@ from mc_staging.seed import REGIONS
 from mc_staging.statedir import StateDir
 from mc_staging.store import ApplyOutcome, RegionStore
 from mc_staging.wiring import ConfigFollower, async_client, guarded, json_object, query_number
+
+LOG = logging.getLogger("mc_staging.region")
+# A fault generator tick (wall seconds), aligned to the wall clock in every region.
+FAULT_TICK_SECONDS = 0.05
 
 
 class RegionServer:
@@ -151,36 +157,50 @@ class RegionServer:
             await asyncio.sleep(0.5)
 
     async def _fault_generators(self) -> None:
-        """Drive conflict storms and non-persisted bursts listed in the config."""
+        """Drive conflict storms and non-persisted bursts listed in the config.
+
+        Ticks fall on the wall clock's multiples of `FAULT_TICK_SECONDS` in every region, so
+        the regions of a storm write the same keys at the same moments, within the
+        replication lag of each other: the conflicts do not depend on when each region
+        process happened to start."""
         tick = 0
+        slot = 0
         while True:
-            await asyncio.sleep(0.05)
+            # the next multiple of the tick on the wall clock, never the same one twice
+            slot = max(slot + 1, math.floor(time.time() / FAULT_TICK_SECONDS) + 1)
+            await asyncio.sleep(max(0.0, slot * FAULT_TICK_SECONDS - time.time()))
             tick += 1
-            config = self.config()
-            for fault in faults_for(config, "conflict-storm", region=self.region_id):
-                tenant = config.tenants.get(fault.tenant or "")
-                if tenant is None or self.region_id not in tenant.regions:
-                    continue
-                keys = int(float(fault.params.get("keys", 4)))
-                for index in range(int(float(fault.params.get("writes_per_tick", 8)))):
-                    await self.plane.execute(
-                        tenant.id,
-                        tenant.purposes[0],
-                        {
-                            "id": "put_entity",
-                            "variables": {
-                                "key": f"storm:{index % keys}",
-                                "value": f"{self.region_id}:{tick}:{index}",
-                            },
+            try:
+                await self._fault_tick(tick)
+            except Exception:  # a failed tick must not stop every later one
+                LOG.exception("region %s: fault generator tick failed", self.region_id)
+
+    async def _fault_tick(self, tick: int) -> None:
+        config = self.config()
+        for fault in faults_for(config, "conflict-storm", region=self.region_id):
+            tenant = config.tenants.get(fault.tenant or "")
+            if tenant is None or self.region_id not in tenant.regions:
+                continue
+            keys = int(float(fault.params.get("keys", 4)))
+            for index in range(int(float(fault.params.get("writes_per_tick", 8)))):
+                await self.plane.execute(
+                    tenant.id,
+                    tenant.purposes[0],
+                    {
+                        "id": "put_entity",
+                        "variables": {
+                            "key": f"storm:{index % keys}",
+                            "value": f"{self.region_id}:{tick}:{index}",
                         },
-                        None,
-                    )
-            for fault in faults_for(config, "non-persisted-burst", region=self.region_id):
-                tenant = config.tenants.get(fault.tenant or "")
-                if tenant is None or self.region_id not in tenant.regions:
-                    continue
-                for _ in range(int(float(fault.params.get("queries_per_tick", 10)))):
-                    await self.plane.execute(tenant.id, tenant.purposes[0], {"query": "list"}, None)
+                    },
+                    None,
+                )
+        for fault in faults_for(config, "non-persisted-burst", region=self.region_id):
+            tenant = config.tenants.get(fault.tenant or "")
+            if tenant is None or self.region_id not in tenant.regions:
+                continue
+            for _ in range(int(float(fault.params.get("queries_per_tick", 10)))):
+                await self.plane.execute(tenant.id, tenant.purposes[0], {"query": "list"}, None)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:

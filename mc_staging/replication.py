@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from collections.abc import Callable
 from mc_staging.model import RuntimeConfig, faults_for, region_jurisdiction
 from mc_staging.store import ApplyOutcome, Change, RegionStore
 from mc_staging.upstream import UpstreamError, UpstreamPool
+
+LOG = logging.getLogger("mc_staging.replication")
 
 
 def leaked(config: RuntimeConfig, tenant: str, region_id: str) -> str | None:
@@ -111,6 +114,12 @@ class PeerApplier:
             try:
                 await self._step()
             except (UpstreamError, ValueError):
+                self.contact_ok = False
+                await asyncio.sleep(0.1)
+            except Exception:  # never let one bad step stop replication for good
+                LOG.exception(
+                    "applier %s <- %s: step failed; retrying", self.region_id, self.peer_id
+                )
                 self.contact_ok = False
                 await asyncio.sleep(0.1)
 
