@@ -216,8 +216,8 @@ def read_json_object(
     """The JSON object in the file at `path` (`what`: "evidence bundle", "DSSE envelope").
 
     Refused with one `error` line: a missing or oversized file, bytes that are not UTF-8,
-    malformed JSON, NaN or Infinity (not JSON), a duplicate key, nesting deeper than
-    `MAX_DEPTH`, a top level that is not an object.
+    malformed JSON, NaN or Infinity (not JSON), an integer beyond ±(2^53 − 1), a duplicate
+    key, nesting deeper than `MAX_DEPTH`, a top level that is not an object.
     """
     data = _read_bytes(path, what, error, "", limit)
     return parse_json_object(data, where=f"{what} {path}", error=error, hint=hint)
@@ -244,6 +244,7 @@ def parse_json_object(
             text,
             parse_constant=_refuse_constant,
             parse_float=_finite_float,
+            parse_int=_exact_integer,
             object_pairs_hook=_unique_keys,
         )
     except RecursionError:
@@ -269,6 +270,20 @@ def _finite_float(literal: str) -> float:
     if number in (float("inf"), float("-inf")):
         raise ValueError(f"number {bounded(literal, 40)} is too large for a float")
     return number
+
+
+# The integers every JSON reader holds exactly, and the only ones RFC 8785 canonicalizes (the
+# chain's record hashes): ±(2^53 − 1), I-JSON (RFC 7493 §2.2).
+MAX_EXACT_INTEGER = 2**53 - 1
+
+
+def _exact_integer(literal: str) -> int:
+    digits = literal.lstrip("-")
+    if len(digits) <= 16 and abs(number := int(literal)) <= MAX_EXACT_INTEGER:
+        return number
+    raise ValueError(
+        f"integer {bounded(literal, 40)} is outside ±(2^53 − 1), the integers JSON holds exactly"
+    )
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:

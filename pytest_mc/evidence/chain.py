@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from pytest_mc.errors import BundleError
 from pytest_mc.evidence.records import GENESIS_HASH, ChainRecord, RecordBody
-from pytest_mc.inputs import dotted, parse_json_object
+from pytest_mc.inputs import bounded, dotted, parse_json_object
 
 _TAIL_CHUNK = 64 * 1024
 _BODY_ADAPTER: TypeAdapter[RecordBody] = TypeAdapter(RecordBody)
@@ -231,7 +231,14 @@ def iter_validated(records: Sequence[JsonObject], *, where: str) -> Iterator[Cha
                 f"{label}: prev does not match the hash of record {index - 1}; a record was "
                 f"deleted, inserted or reordered before it"
             )
-        if fields.get("hash") != record_hash(fields):
+        try:
+            recomputed = record_hash(fields)
+        except rfc8785.CanonicalizationError as exc:
+            raise BundleError(
+                f"{label}: its content has no canonical form ({bounded(str(exc))}), so it was "
+                f"not written by the suite: it was altered"
+            ) from None
+        if fields.get("hash") != recomputed:
             raise BundleError(f"{label}: hash mismatch, the record's content was altered")
         try:
             record = ChainRecord.model_validate(fields)

@@ -112,8 +112,25 @@ def test_a_duplicate_key_is_refused(tmp_path: Path) -> None:
 
 def test_a_five_thousand_digit_integer_is_one_line(tmp_path: Path) -> None:
     message = refusal(tmp_path, b'{"a": ' + b"9" * 5000 + b"}")
-    assert "is not valid JSON (Exceeds the limit" in message
+    assert "is not valid JSON (integer 999" in message
+    assert "(5000 characters)" in message
+    assert "is outside ±(2^53 − 1)" in message
     assert len(message) < 500
+
+
+@pytest.mark.parametrize(
+    "literal", [b"9007199254740992", b"-9007199254740992", b"18446744073709551616"]
+)
+def test_an_integer_json_cannot_hold_exactly_is_refused(tmp_path: Path, literal: bytes) -> None:
+    message = refusal(tmp_path, b'{"a": ' + literal + b"}")
+    assert f"integer {literal.decode()} is outside ±(2^53 − 1)" in message
+
+
+def test_the_largest_exact_integers_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "doc.json"
+    path.write_bytes(b'{"a": 9007199254740991, "b": -9007199254740991, "c": 0}')
+    document = read_json_object(path, what="evidence bundle", error=BundleError)
+    assert document == {"a": 2**53 - 1, "b": -(2**53 - 1), "c": 0}
 
 
 def test_a_top_level_that_is_not_an_object_is_refused() -> None:

@@ -10,6 +10,7 @@ emptied, altered or replaced by a directory. `evidence validate|show|verify` exi
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class Published:
     document_paths: list[tuple[object, ...]]
     envelope: bytes
     artifacts: dict[str, bytes]
+    chain_records: list[object]
 
 
 @pytest.fixture
@@ -79,6 +81,7 @@ def published(record_run: RecordRun) -> Published:
         document_paths=paths(document),
         envelope=run.envelope.read_bytes(),
         artifacts={p.name: p.read_bytes() for p in run.paths.artifacts.iterdir() if p.is_file()},
+        chain_records=[json.loads(line) for line in run.chain.read_bytes().splitlines()],
     )
 
 
@@ -119,6 +122,24 @@ def test_a_damaged_bundle_file_is_read_or_refused_in_one_line(
 ) -> None:
     published.run.bundle.write_bytes(data.draw(damaged_bytes(published.bundle)))
     run_command(tried, capsys, command, published.run.bundle)
+
+
+@examples(300)
+@given(data=st.data())
+def test_a_mutated_raw_chain_is_read_or_refused_in_one_line(
+    published: Published,
+    tried: PropertyCounter,
+    capsys: pytest.CaptureFixture[str],
+    data: st.DataObject,
+) -> None:
+    """`evidence verify --chain` on a crashed run's raw chain file, one record mutated."""
+    records = copy.deepcopy(published.chain_records)
+    at = data.draw(st.integers(min_value=0, max_value=len(records) - 1))
+    records[at] = data.draw(mutated(records[at]))
+    published.run.chain.write_bytes(b"".join(as_json(record) + b"\n" for record in records))
+    capsys.readouterr()
+    code = tried.call(main, ["evidence", "verify", "--chain", str(published.run.chain)])
+    check_outcome(code, capsys.readouterr().err, {0, 2})
 
 
 @examples(200)
