@@ -196,9 +196,15 @@ def verify_chain_file(path: Path, catalog: QiCatalog) -> ChainForensics:
     it is reported in the result, not raised."""
     scan = scan_chain(path)
     if scan.broken is not None:
+        why = (
+            "it is the file's last record: a record appended after the valid prefix that does "
+            "not verify is a forged append, not a crash"
+            if len(scan.records) == scan.lines - 1
+            else "a chain is only ever appended to, so a break before its end is tampering, "
+            "not a crash"
+        )
         raise BundleError(
-            f"{scan.broken} (the first {len(scan.records)} records form a valid prefix; a chain "
-            f"is only ever appended to, so a break before its end is tampering, not a crash)"
+            f"{scan.broken} (the first {len(scan.records)} records form a valid prefix; {why})"
         )
     if not any(isinstance(record.body, RunStarted) for record in scan.records):
         return ChainForensics(scan=scan, views=None, unsummarised="no run_started record")

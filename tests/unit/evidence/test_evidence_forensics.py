@@ -140,6 +140,27 @@ def test_verify_chain_names_the_first_tampered_line_and_the_valid_prefix(
     assert "tampering, not a crash" in line
 
 
+def test_verify_chain_names_a_forged_last_record_as_appended(
+    record_run: RecordRun, run_cli: RunCli
+) -> None:
+    run = record_run("TENANT_004")
+    lines = run.chain.read_bytes().splitlines(keepends=True)
+    forged = json.loads(lines[-1])
+    forged["seq"] += 1
+    forged["prev"] = forged["hash"]
+    forged["hash"] = "0" * 64  # a forger without the chain's hash would append this
+    run.chain.write_bytes(b"".join(lines) + json.dumps(forged).encode() + b"\n")
+
+    result = run_cli("evidence", "verify", "--chain", run.chain)
+
+    assert result.code == 2
+    (line,) = result.err.strip().splitlines()
+    assert f"the first {len(lines)} records form a valid prefix" in line
+    assert "a record appended after the valid prefix that does not verify is a forged append" in (
+        line
+    )
+
+
 def test_verify_chain_names_a_line_that_is_not_json(record_run: RecordRun, run_cli: RunCli) -> None:
     run = record_run("TENANT_004")
     lines = run.chain.read_bytes().splitlines(keepends=True)
