@@ -40,6 +40,12 @@ LOG = logging.getLogger("mc_staging.region")
 FAULT_TICK_SECONDS = 0.05
 
 
+def next_fault_slot(previous: int, now: float) -> int:
+    """The next fault tick: the first multiple of `FAULT_TICK_SECONDS` on the wall clock after
+    `now`, and never the slot of the previous tick again (a wake-up a little early)."""
+    return max(previous + 1, math.floor(now / FAULT_TICK_SECONDS) + 1)
+
+
 class RegionServer:
     def __init__(self, state_dir: StateDir, region_id: str) -> None:
         ids = [r.id for r in REGIONS]
@@ -166,8 +172,7 @@ class RegionServer:
         tick = 0
         slot = 0
         while True:
-            # the next multiple of the tick on the wall clock, never the same one twice
-            slot = max(slot + 1, math.floor(time.time() / FAULT_TICK_SECONDS) + 1)
+            slot = next_fault_slot(slot, time.time())
             await asyncio.sleep(max(0.0, slot * FAULT_TICK_SECONDS - time.time()))
             tick += 1
             try:
