@@ -2,7 +2,8 @@
 
 `GateWindow` records the gate metrics while a stage holds (direct scrapes need recording;
 a Prometheus source has its own history), then judges each gate over the window against
-the QI catalog: replication lag (max, plan seconds), conflict rate (conflicts / writes as
+the QI catalog: replication lag (max, plan seconds; the worse of the target's figure and
+the lag the suite's own marker writes proved over the window), conflict rate (conflicts / writes as
 counts, with its exact binomial bound), privacy violations (new residency violations) and
 cost budget consumed. It also measures how the GLB actually split the tenant's traffic.
 """
@@ -16,6 +17,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from pytest_mc.drivers.lag_probe import LagObservation, judged_lag
 from pytest_mc.metrics.evaluator import WindowEvaluator, WindowResult
 from pytest_mc.metrics.scrape import ScrapeRecorder, ScrapeSource, closing_sample
 from pytest_mc.metrics.source import MetricQuery, MetricSource
@@ -100,6 +102,8 @@ class GateWindow:
         self.started = 0.0
         self.ended = 0.0
         self.judged_at = 0.0  # the window closes here: the first scrape at or after `ended`
+        # the suite's own marker writes over the window (`drivers.lag_probe`), when taken
+        self.lag_observation: LagObservation | None = None
 
     def for_hold(self, wall_seconds: float) -> GateWindow:
         """Scrape into a store of this window's own, sized to hold all of it in memory: a
@@ -181,11 +185,16 @@ class GateWindow:
             else None
         )
         return (
-            self._reading("replication_lag", lag.value, lag),
+            self._reading("replication_lag", self.judged_lag(lag.value), lag),
             self._reading("conflict_rate", conflict_counts, conflicts),
             self._reading("privacy_violations", violations.increase, violations),
             self._reading("budget_utilization", budget.value, budget),
         )
+
+    def judged_lag(self, reported: float | None) -> float | None:
+        """The lag the gate judges: the worse of the target's figure and the lag the suite's
+        markers proved over the window (`drivers.lag_probe.judged_lag`)."""
+        return judged_lag(reported, self.lag_observation)
 
     def budget_consumed(self) -> WindowResult:
         """The most of its cost budget the tenant had consumed at any sample in the window."""

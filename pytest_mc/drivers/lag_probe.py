@@ -12,13 +12,17 @@ observed bracket. The probe is bounded in markers and in wall time and stops by 
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_mc.drivers.dataplane import DataPlaneClient, QueryAnswer
+from pytest_mc.errors import UnreachableError
+from pytest_mc.target.profile import TargetProfile
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -32,6 +36,9 @@ DEFAULT_POLL_WALL_SECONDS = 0.01
 DEFAULT_MARKER_TIMEOUT_WALL_SECONDS = 20.0
 # The whole probe's wall-time bound: markers not started by then are not sent.
 DEFAULT_PROBE_BUDGET_WALL_SECONDS = 60.0
+# How often (wall) a round of markers starts while a stage or a bake slice holds: about ten
+# rounds in the shortest stage hold at the rehearsal's time scale, a few requests a second.
+ROUND_EVERY_WALL_SECONDS = 5.0
 MARKER_PREFIX = "mc-lag"
 
 Clock = Callable[[], float]
@@ -103,6 +110,18 @@ class LagObservation(BaseModel):
         """The worst lag the probe proved: the largest lower bound over its markers."""
         bounds = [m.lower_wall_seconds for m in self.replicated]
         return max((b for b in bounds if b is not None), default=None)
+
+    @property
+    def proved_wall_seconds(self) -> float | None:
+        """The worst lag the probe proved, counting a marker that never reached the peer too
+        (written, and still missing at the start of its last read): the least that lag was."""
+        bounds: list[float] = []
+        for marker in self.markers:
+            if marker.replicated and marker.lower_wall_seconds is not None:
+                bounds.append(marker.lower_wall_seconds)
+            elif marker.write.ok and marker.last_miss_started is not None:
+                bounds.append(max(0.0, marker.last_miss_started - marker.write_ended))
+        return max(bounds, default=None)
 
     @property
     def upper_wall_seconds(self) -> float | None:
@@ -327,3 +346,120 @@ def _gap(comparison: LagComparison) -> float | None:
 
 def _seconds(value: float | None) -> str:
     return "no figure" if value is None else f"{value:.1f} s"
+
+
+def merge_observations(observations: Sequence[LagObservation]) -> LagObservation | None:
+    """Rounds of one tenant's probe as one observation over all of their markers."""
+    if not observations:
+        return None
+    first, last = observations[0], observations[-1]
+    return first.model_copy(
+        update={
+            "markers": tuple(m for o in observations for m in o.markers),
+            "ended": last.ended,
+        }
+    )
+
+
+def judged_lag(
+    reported_plan_seconds: float | None, observation: LagObservation | None
+) -> float | None:
+    """The lag a gate judges (plan seconds): the worse of the target's own figure and the lag
+    the suite's markers proved, so a metric that under-reports cannot pass a lag the suite
+    observed (None only when neither has a figure)."""
+    proved = None if observation is None else observation.plan(observation.proved_wall_seconds)
+    figures = [f for f in (reported_plan_seconds, proved) if f is not None]
+    return max(figures, default=None)
+
+
+def hidden_lag(
+    observation: LagObservation,
+    reported_plan_seconds: float | None,
+    threshold: float,
+    *,
+    of: str,
+) -> str | None:
+    """`target metric disagrees with observation: …` when the markers proved a lag past
+    `threshold` (plan seconds, the threshold of `of`) that the target's figure kept at or
+    below it, else None. Only the proved lower bound counts (`proved_wall_seconds`: a marker
+    that never arrived proves the lag was at least as long as it was missing), so the probe's
+    resolution never fails a healthy target."""
+    proved = observation.plan(observation.proved_wall_seconds)
+    if proved is None or proved <= threshold:
+        return None
+    if reported_plan_seconds is not None and reported_plan_seconds > threshold:
+        return None
+    shown = "nothing" if reported_plan_seconds is None else f"{reported_plan_seconds:.1f} s"
+    return (
+        f"target metric disagrees with observation: the target's lag of {observation.tenant} "
+        f"read at most {shown} plan while the suite's markers proved at least {proved:.1f} s, "
+        f"past the {threshold:g} s threshold of {of} that the metric never showed "
+        f"({observation.describe()})"
+    )
+
+
+class BackgroundLagProbe:
+    """The lag probe in a thread, so it measures while a fault or a stage holds without
+    lengthening the hold: one round, or (`every_wall_seconds`) a round every so often until
+    stopped. Bounded: each round by the probe's budget, and no round starts after `stop()`."""
+
+    def __init__(
+        self,
+        profile: TargetProfile,
+        tenant: str,
+        *,
+        source: str,
+        peer: str,
+        every_wall_seconds: float | None = None,
+        markers: int = DEFAULT_MARKERS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.profile, self.tenant, self.source, self.peer = profile, tenant, source, peer
+        self.transport = transport
+        self.every_wall_seconds = every_wall_seconds
+        self.markers = markers
+        self.rounds: list[LagObservation] = []
+        self.unreachable_rounds = 0
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="lag-probe", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with DataPlaneClient(self.profile, transport=self.transport) as client:
+                while True:
+                    try:
+                        self.rounds.append(
+                            probe_lag(
+                                client,
+                                self.tenant,
+                                source=self.source,
+                                peer=self.peer,
+                                time_scale=self.profile.time_scale,
+                                markers=self.markers,
+                            )
+                        )
+                    except UnreachableError:
+                        # a region down (a drill, an outage experiment): that round proves
+                        # nothing, the next one may
+                        self.unreachable_rounds += 1
+                    every = self.every_wall_seconds
+                    if every is None or self._stop.wait(every):
+                        return
+        except BaseException as exc:  # re-raised by stop(), never lost in the thread
+            self.error = exc
+
+    def stop(self) -> LagObservation | None:
+        """Let the running round finish, start no other, and return every round's markers as
+        one observation (None when the probe never started)."""
+        self._stop.set()
+        if self._thread is None:
+            return None
+        self._thread.join(timeout=DEFAULT_PROBE_BUDGET_WALL_SECONDS + 10)
+        if self.error is not None:
+            raise self.error
+        return merge_observations(self.rounds)

@@ -18,9 +18,10 @@ from pytest_mc.dod.items import STREAK_QI
 from pytest_mc.drivers.chaos import run_experiment
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.control_models import STAGE_ORDER
-from pytest_mc.drivers.gates import VALIDATION_GATES, GateWindow
+from pytest_mc.drivers.gates import VALIDATION_GATES, GateReading, GateWindow
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import UNIQUE_KEYS, K6Load
+from pytest_mc.drivers.lag_probe import ROUND_EVERY_WALL_SECONDS, BackgroundLagProbe, hidden_lag
 from pytest_mc.evidence.chain import read_chain, verify_chain
 from pytest_mc.evidence.records import DayVerdict, Measurement, ScenarioFinished
 from pytest_mc.evidence.streak import compute_streak
@@ -33,7 +34,7 @@ from pytest_mc.policy.verdict import Judgement, Ratio, Verdict, judge
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
 from pytest_mc.steps.load import BackgroundLoad, record_k6_run
-from pytest_mc.steps.pacing import log_wait
+from pytest_mc.steps.pacing import LAG_GATE_QI, log_wait
 from pytest_mc.steps.residency import scan_and_record
 from pytest_mc.target.profile import TargetProfile
 
@@ -147,6 +148,7 @@ def promote(
 )
 def hold_stage(
     request: pytest.FixtureRequest,
+    mc_control: ControlClient,
     mc_profile: TargetProfile,
     mc_k6: K6Driver,
     mc_metrics: MetricSource,
@@ -160,6 +162,7 @@ def hold_stage(
 ) -> None:
     _hold(
         request,
+        mc_control,
         mc_profile,
         mc_k6,
         mc_metrics,
@@ -182,6 +185,7 @@ def hold_stage(
 )
 def hold_stage_with_chaos(
     request: pytest.FixtureRequest,
+    mc_control: ControlClient,
     mc_profile: TargetProfile,
     mc_k6: K6Driver,
     mc_metrics: MetricSource,
@@ -196,6 +200,7 @@ def hold_stage_with_chaos(
 ) -> None:
     _hold(
         request,
+        mc_control,
         mc_profile,
         mc_k6,
         mc_metrics,
@@ -212,6 +217,7 @@ def hold_stage_with_chaos(
 
 def _hold(
     request: pytest.FixtureRequest,
+    control: ControlClient,
     profile: TargetProfile,
     k6: K6Driver,
     source: MetricSource,
@@ -239,8 +245,11 @@ def _hold(
         tenant,
         interval_seconds=profile.metrics.sample_interval_seconds,
     ).for_hold(wall)
+    lag_probe = _hold_lag_probe(control, profile, tenant)
     with gates:
         traffic = BackgroundLoad(k6, tenant, load, tmp_path_factory.mktemp("k6"), evidence.run_id)
+        if lag_probe is not None:
+            lag_probe.start()
         deadline = time.monotonic() + wall
         if experiment is not None:
             journal = tmp_path_factory.mktemp("chaos") / f"{experiment}-journal.json"
@@ -261,6 +270,7 @@ def _hold(
             )
         time.sleep(max(0.0, deadline - time.monotonic()))
         result = traffic.join(timeout=wall + 120)
+        gates.lag_observation = None if lag_probe is None else lag_probe.stop()
     record_k6_run(evidence, context, tenant, result, label=stage)
     evidence.measure(
         stage_qi.id,
@@ -269,6 +279,21 @@ def _hold(
         source=f"held {stage} from {datetime.fromtimestamp(gates.started, UTC)}",
     )
     context.gate_windows[(tenant, stage)] = gates
+
+
+def _hold_lag_probe(
+    control: ControlClient, profile: TargetProfile, tenant: str
+) -> BackgroundLagProbe | None:
+    """Rounds of marker writes from the tenant's primary to its other region for as long as
+    the stage holds (None: a tenant of one region replicates nowhere)."""
+    status = control.tenant_status(tenant)
+    source = status.primary or profile.tenant(tenant).regions[0]
+    peer = next((r for r in status.regions if r != source), None)
+    if peer is None:
+        return None
+    return BackgroundLagProbe(
+        profile, tenant, source=source, peer=peer, every_wall_seconds=ROUND_EVERY_WALL_SECONDS
+    )
 
 
 @then(parsers.parse('the validation gates of tenant {tenant} hold over stage "{stage}"'))
@@ -282,9 +307,15 @@ def gates_hold(
     gates = mc_context.gate_windows.get((tenant, stage))
     assert gates is not None, f"stage {stage!r} of {tenant} was not held in this scenario"
     failed = []
-    for reading in gates.judge_gates():
+    readings = gates.judge_gates()
+    for reading in readings:
         measured = _measured(reading.judgement)
         scope = f"over {stage}"
+        if reading.qi_id == LAG_GATE_QI and gates.lag_observation is not None:
+            scope += (
+                f", judged on the worse of it and the suite's marker writes "
+                f"({gates.lag_observation.describe()})"
+            )
         if isinstance(measured, Ratio):
             # A rate needs volume (0 of ~6,000 writes to show <= 0.05%): it is judged on the
             # counts of every stage of this rollout so far, which a stage's own window extends.
@@ -305,6 +336,7 @@ def gates_hold(
         )
         if judgement.verdict != Verdict.PASS:
             failed.append(f"{reading.qi_id} {judgement.verdict.value}: {judgement.reason}")
+    failed += _lag_disagreement(mc_evidence, gates, readings, tenant, stage)
     # privacy_violations by where the data is: the stage was held for hours of plan time
     # under load, far past a lag-gate window, so whatever replication carried is there now
     scan = scan_and_record(mc_evidence, mc_profile, tenant, when=f"at the end of {stage}")
@@ -313,6 +345,31 @@ def gates_hold(
     if failed and all("no data" in reason for reason in failed):
         failed.append(f"the window's recording: {gates.recording_note()}")
     assert not failed, f"gate validation of {tenant} in stage {stage!r}: " + "; ".join(failed)
+
+
+def _lag_disagreement(
+    evidence: McEvidence,
+    gates: GateWindow,
+    readings: tuple[GateReading, ...],
+    tenant: str,
+    stage: str,
+) -> list[str]:
+    """Attach the hold's marker writes; a lag past the gate they proved that the target's
+    own figure kept within it is a disagreement, named as such."""
+    observation = gates.lag_observation
+    if observation is None:
+        return []
+    evidence.attach(
+        observation.model_dump_json(indent=2).encode(),
+        name=f"lag-probe-{tenant}-{stage}.json",
+        kind="json",
+        tenant=tenant,
+        media_type="application/json",
+    )
+    reported = next(r.window.value for r in readings if r.qi_id == LAG_GATE_QI)
+    threshold = evidence.catalog.get(LAG_GATE_QI).target
+    hidden = hidden_lag(observation, reported, threshold, of=f"the {LAG_GATE_QI} gate")
+    return [] if hidden is None else [hidden]
 
 
 @then(parsers.parse("the GLB sends {stated} of tenant {tenant}'s traffic to its second region"))

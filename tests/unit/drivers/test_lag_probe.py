@@ -5,6 +5,7 @@ the target's reported lag with the observed one."""
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -13,8 +14,11 @@ from two_regions import FIRST, PORTS, SECOND, two_region_profile
 from pytest_mc.drivers.dataplane import DataPlaneClient
 from pytest_mc.drivers.lag_probe import (
     MAX_MARKERS,
+    BackgroundLagProbe,
     LagObservation,
     compare_lag,
+    hidden_lag,
+    merge_observations,
     probe_lag,
 )
 
@@ -217,3 +221,103 @@ def test_the_gauge_sampling_allowance_widens_the_gap_a_target_may_show() -> None
     assert too_low.message().endswith(
         "beyond the tolerance of 15.0 s plus 30.0 s for the gauge's sampling"
     )
+
+
+def test_a_marker_that_never_arrives_proves_the_lag_was_at_least_its_wait() -> None:
+    clock = FakeClock()
+    fake = DelayedReplication(clock, lag=0.0, round_trip=0.002, replicates=False)
+    observation = _observe(
+        fake, clock, markers=1, poll_wall_seconds=0.01, marker_timeout_wall_seconds=0.5
+    )
+    proved = observation.proved_wall_seconds
+    assert observation.lower_wall_seconds is None  # nothing replicated to bracket
+    assert proved is not None
+    assert 0.45 <= proved <= 0.5  # missing at the start of its last read, ~0.5 s after the write
+
+
+@pytest.mark.parametrize(
+    ("reported", "threshold", "hidden"),
+    [
+        (36.0, 60.0, True),  # proved ~90 s, the metric kept it at 36 s: hidden
+        (None, 60.0, True),  # the metric said nothing while the markers proved a crossing
+        (61.0, 60.0, False),  # the metric showed the crossing, however much lower
+        (36.0, 120.0, False),  # nothing past this threshold was proved
+    ],
+)
+def test_a_proved_crossing_the_metric_kept_below_the_threshold_is_hidden(
+    reported: float | None, threshold: float, hidden: bool
+) -> None:
+    observation = _observed(0.15)  # 90 s plan at the time scale of 600
+    proved = observation.plan(observation.proved_wall_seconds)
+    assert proved is not None
+    assert 80.0 < proved <= 90.0
+    message = hidden_lag(observation, reported, threshold, of="the replication_lag gate")
+    assert (message is not None) is hidden
+    if message is not None:
+        assert message.startswith("target metric disagrees with observation: the target's lag")
+        assert f"past the {threshold:g} s threshold of the replication_lag gate" in message
+
+
+def test_rounds_merge_into_one_observation_over_all_their_markers() -> None:
+    first, second = _observed(0.004), _observed(0.15)
+    merged = merge_observations([first, second])
+    assert merged is not None
+    assert len(merged.markers) == len(first.markers) + len(second.markers)
+    assert (merged.started, merged.ended) == (first.started, second.ended)
+    assert merged.proved_wall_seconds == second.proved_wall_seconds
+    assert merge_observations([]) is None
+
+
+def test_the_background_probe_runs_rounds_until_stopped_and_stops_by_its_id() -> None:
+    clock = FakeClock()  # the fake's visibility only: the probe runs on the real clock
+    fake = DelayedReplication(clock, lag=0.0, round_trip=0.0)
+    probe = BackgroundLagProbe(
+        PROFILE,
+        "T1",
+        source=SOURCE,
+        peer=PEER,
+        every_wall_seconds=0.02,
+        markers=2,
+        transport=httpx.MockTransport(fake),
+    )
+    assert probe.stop() is None  # never started: nothing observed
+    probe = BackgroundLagProbe(
+        PROFILE,
+        "T1",
+        source=SOURCE,
+        peer=PEER,
+        every_wall_seconds=0.02,
+        markers=2,
+        transport=httpx.MockTransport(fake),
+    )
+    probe.start()
+    deadline = time.monotonic() + 5.0
+    while len(probe.rounds) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    observation = probe.stop()
+    rounds = len(probe.rounds)
+    assert rounds >= 3
+    assert observation is not None
+    assert len(observation.markers) == 2 * rounds
+    time.sleep(0.1)
+    assert len(probe.rounds) == rounds  # no round starts after stop()
+
+
+def test_a_round_against_an_unreachable_region_is_counted_and_the_probe_goes_on() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    probe = BackgroundLagProbe(
+        PROFILE,
+        "T1",
+        source=SOURCE,
+        peer=PEER,
+        every_wall_seconds=0.01,
+        transport=httpx.MockTransport(refuse),
+    )
+    probe.start()
+    deadline = time.monotonic() + 5.0
+    while probe.unreachable_rounds < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert probe.stop() is None  # no round proved anything, and nothing is raised
+    assert probe.unreachable_rounds >= 2
