@@ -60,7 +60,14 @@ DEFECTS: dict[str, str] = {
     "(mc_tenant_replication_lag_seconds, mc_replication_lag_seconds, "
     "mc_replication_apply_lag_seconds) report 40% of the real lag; replication, the status "
     "records and the staging's own tripwire evaluation work on the real lag",
+    "lag-counted-from-receipt": "every region ships its change feed 90 s of plan time late "
+    "and the receiving region counts replication lag from when a change arrived, not from its "
+    "commit: the lag metrics, the status records and the staging's own lag tripwire miss the "
+    "shipping delay",
 }
+
+# The shipping delay (plan seconds) of `lag-counted-from-receipt`: 1.5 times the lag gate.
+LATE_SHIPPING_PLAN_SECONDS = 90.0
 
 # The share of the real replication lag the `lag-metric-under-reports` defect exports.
 UNDER_REPORTED_LAG_SHARE = 0.4

@@ -157,6 +157,7 @@ class RegionServer:
                         self.secret,
                         self._on_applied,
                         leaks_outside=self._leaks_outside(),
+                        counts_from_receipt="lag-counted-from-receipt" in self.plane.defects,
                     )
                     self.appliers[peer] = applier
                     self.tasks.append(asyncio.create_task(applier.run()))

@@ -11,12 +11,14 @@ target can be behind. Faults applied here:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
 
+from mc_staging.defects import LATE_SHIPPING_PLAN_SECONDS
 from mc_staging.model import RuntimeConfig, faults_for, region_jurisdiction
 from mc_staging.store import ApplyOutcome, Change, RegionStore
 from mc_staging.upstream import UpstreamError, UpstreamPool
@@ -49,8 +51,13 @@ class PeerApplier:
         on_applied: Callable[[str, list[ApplyOutcome]], None],
         *,
         leaks_outside: bool = False,
+        counts_from_receipt: bool = False,
     ) -> None:
         self.store = store
+        # deliberate defect `lag-counted-from-receipt`: changes spend the shipping delay in
+        # transit, and their lag is counted from their arrival (see `_receive`)
+        self.counts_from_receipt = counts_from_receipt
+        self.in_transit: list[Change] = []
         # deliberate defect `replication-leaks-outside`: also replicate a tenant whose
         # jurisdiction this region is outside of, from its primary (see `leaked`)
         self.leaks_outside = leaks_outside
@@ -129,7 +136,7 @@ class PeerApplier:
             self.contact_ok = False
             await asyncio.sleep(0.05)
             return
-        wait = 0.0 if self.held else 0.5
+        wait = 0.0 if self.held or self.in_transit else 0.5
         status, content = await self.upstream.request(
             "GET",
             f"{url}/internal/feed?since={self.fetched_seq}&wait={wait}&for_region={self.region_id}",
@@ -147,12 +154,29 @@ class PeerApplier:
             change = Change.from_json(raw)
             self.fetched_seq = max(self.fetched_seq, change.seq)
             if self._replicated(change.tenant):
-                self.held.append(change)
+                (self.in_transit if self.counts_from_receipt else self.held).append(change)
         if not body["entries"]:
             self.fetched_seq = max(self.fetched_seq, int(body["head_seq"]))
+        self._receive()
         self._apply_ready()
-        if self.held:
+        if self.held or self.in_transit:
             await asyncio.sleep(0.02)
+
+    def _receive(self) -> None:
+        """Deliberate defect `lag-counted-from-receipt`: a change arrives once it is the
+        shipping delay old, and from then on it carries its arrival as its origin time, so
+        every lag figure of this region starts there."""
+        if not self.in_transit:
+            return
+        now = time.time()
+        late = LATE_SHIPPING_PLAN_SECONDS / self.config().time_scale
+        arrived = 0
+        for change in self.in_transit:  # in feed order: a later change never overtakes
+            if now - change.origin_ts < late:
+                break
+            self.held.append(dataclasses.replace(change, origin_ts=now))
+            arrived += 1
+        del self.in_transit[:arrived]
 
     def _apply_ready(self) -> None:
         now = time.time()
@@ -169,7 +193,8 @@ class PeerApplier:
                 ready.append(change)
         if not ready and self.held:
             return
-        applied_seq = (min(c.seq for c in waiting) - 1) if waiting else self.fetched_seq
+        pending = waiting + self.in_transit
+        applied_seq = (min(c.seq for c in pending) - 1) if pending else self.fetched_seq
         outcomes = self.store.apply(self.peer_id, ready, applied_seq)
         self.held = waiting
         for outcome in outcomes:

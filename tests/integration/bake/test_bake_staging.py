@@ -138,6 +138,31 @@ def test_a_short_bake_judges_every_slice_and_its_bundle_verifies(
     assert bundle.runs[0].exit_status == 1
 
 
+def test_a_lag_the_target_does_not_count_fails_the_bake_on_the_suites_own_markers(
+    staging_with_defect, tmp_path: Path
+) -> None:
+    """`lag-counted-from-receipt`: every change is 90 s of plan time late and the target's
+    lag figures say ~0; each slice's marker writes prove the lag (the healthy control is the
+    short bake above, whose lag gate passes)."""
+    out = tmp_path / "dist"
+    with staging_with_defect("lag-counted-from-receipt") as staging:
+        done = _run(_bake(staging.profile_path, out, "--duration", "2h"))
+        _kill_leftovers(out)
+    text = (done.stdout + done.stderr).replace("\n", " ")
+    assert done.returncode == 1, text
+    assert "target metric disagrees with observation: the target's lag of TENANT_004" in text
+    assert "past the 60 s threshold of the replication_lag gate that the metric never" in text
+    section = read_bundle(out / f"evidence-{RELEASE}.json").tenants[TENANT]
+    lag = [m for m in section.measurements if m.qi_id == "replication_lag"]
+    assert lag, "no replication_lag measurement"
+    assert all(m.verdict == Verdict.FAIL for m in lag), [(m.value, m.verdict) for m in lag]
+    # each slice's figure is the markers' (about 90 s plan, the shipping delay), the bake-wide
+    # one is the worst slice's
+    by_markers = [m for m in lag if "judged on the worse of it and the suite's markers" in m.source]
+    assert len(by_markers) == 2, [m.source for m in lag]
+    assert all(m.value is not None and m.value > 60 for m in by_markers)
+
+
 def test_sigkill_mid_bake_then_resume_gives_one_chain_with_every_slice_once(
     reference_staging, tmp_path: Path
 ) -> None:

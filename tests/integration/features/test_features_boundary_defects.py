@@ -68,6 +68,23 @@ CASES = [
             Selection(STRONG_FEATURE, "TENANT_004 and replication_lag_over_60s_for_10m", 1),
         ),
     ),
+    # every change ships 90 s late and the target counts lag from arrival: a 0.5x fault (30 s)
+    # is really 120 s, past the threshold, while the target shows 30 s; at 1.5x the target
+    # shows 90 s itself and its tripwire acts
+    DefectCase(
+        "lag-counted-from-receipt",
+        FEATURE,
+        "replication_lag",
+        "test_replication_lag_clearly_below_60s",
+        (
+            "target metric disagrees with observation: the target's lag of TENANT_004 read at",
+            "past the 60 s threshold of tripwire_replication_lag that the metric never showed",
+        ),
+        1,
+        unaffected=(
+            Selection(STRONG_FEATURE, "TENANT_004 and replication_lag_over_60s_for_10m", 1),
+        ),
+    ),
 ]
 
 
