@@ -544,6 +544,7 @@ class Bake:
     def _stop_lag_probe(
         self, probe: BackgroundLagProbe | None, index: int
     ) -> LagObservation | None:
+        """The slice's markers as one observation; a probe that failed fails the bake."""
         if probe is None:
             return None
         try:
