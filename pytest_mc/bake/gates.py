@@ -7,7 +7,8 @@ Per slice (docs/target-contract.md §4, all per tenant): worst replication lag
 and for the daily SLO verdict the GLB's requests, 5xx answers and latency histogram
 (`mc_glb_requests_total`, `mc_glb_request_duration_seconds_*`). Counters are read as
 increases over the slice's plan-time window; a labelled counter that has no series yet (no
-5xx ever answered) counts 0 once the tenant's requests are measured.
+5xx ever answered) counts 0 once the tenant's requests are measured. The gate metrics are the
+stage holds' own (`drivers.gates.gate_queries`, their one home).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pytest_mc.bake.plan import GateTotals
+from pytest_mc.drivers.gates import gate_queries
 from pytest_mc.evidence.records import CategoryVerdict, MeasurementWindow, SliceGates
 from pytest_mc.metrics.evaluator import WindowEvaluator, WindowResult
 from pytest_mc.metrics.source import LabelMatcher, MetricQuery, MetricSource
@@ -83,13 +85,14 @@ def latency_bucket(source: MetricSource, tenant: str, bound_seconds: float) -> s
 def tenant_queries(source: MetricSource, tenant: str, baseline: SloBaseline) -> TenantQueries:
     bound = baseline.latency_p95_ms / 1000.0
     le = latency_bucket(source, tenant, bound)
+    contract = gate_queries(tenant)
     return TenantQueries(
         tenant=tenant,
-        lag=MetricQuery.of("mc_tenant_replication_lag_seconds", aggregation="max", tenant=tenant),
-        conflicts=MetricQuery.of("mc_replication_conflicts_total", tenant=tenant),
-        writes=MetricQuery.of("mc_writes_total", tenant=tenant),
-        violations=MetricQuery.of("mc_residency_violations_total", tenant=tenant),
-        budget=MetricQuery.of("mc_cost_budget_consumed_ratio", aggregation="max", tenant=tenant),
+        lag=contract.lag,
+        conflicts=contract.conflicts,
+        writes=contract.writes,
+        violations=contract.violations,
+        budget=contract.budget,
         requests=MetricQuery.of("mc_glb_requests_total", tenant=tenant),
         server_errors=MetricQuery(
             metric="mc_glb_requests_total",

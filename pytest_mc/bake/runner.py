@@ -45,6 +45,7 @@ from pytest_mc.bake.plan import (
     slices_per_day,
 )
 from pytest_mc.bake.tripwires import TripwireEpisodes
+from pytest_mc.drivers.gates import recorded_queries
 from pytest_mc.drivers.lag_probe import (
     ROUND_EVERY_WALL_SECONDS,
     BackgroundLagProbe,
@@ -299,7 +300,9 @@ class Bake:
                 queries = self._warm_up(load, source)
                 if isinstance(source, ScrapeSource):
                     scrape = ScrapeRecorder(
-                        source, queries.all, self.profile.metrics.sample_interval_seconds
+                        source,
+                        recorded_queries(queries.all),
+                        self.profile.metrics.sample_interval_seconds,
                     ).start()
                     # the first window needs samples from before it starts
                     interval = self.profile.metrics.sample_interval_seconds

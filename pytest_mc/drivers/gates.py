@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from types import TracebackType
 from typing import NamedTuple
 
@@ -62,7 +63,17 @@ class GateQueries(NamedTuple):
     glb_requests: MetricQuery
 
 
+def recorded_queries(queries: Iterable[MetricQuery]) -> tuple[MetricQuery, ...]:
+    """What a scrape recorder must keep to answer `queries`: each query and its plain
+    selector (a counter's increase is read per series, then summed), each once."""
+    recorded = {q.promql(): q for q in queries}
+    recorded.update({q.selector().promql(): q.selector() for q in queries})
+    return tuple(recorded.values())
+
+
 def gate_queries(tenant: str) -> GateQueries:
+    """The contract's gate metrics of one tenant (target contract §4), their one home: the
+    stage holds' gates and the bake's slices both read these."""
     return GateQueries(
         lag=MetricQuery.of("mc_tenant_replication_lag_seconds", aggregation="max", tenant=tenant),
         conflicts=MetricQuery.of(
@@ -124,11 +135,8 @@ class GateWindow:
 
     def __enter__(self) -> GateWindow:
         if isinstance(self.source, ScrapeSource):
-            # Counters are read per series (then summed), so their plain selectors are kept too.
-            recorded = {q.promql(): q for q in self.queries}
-            recorded.update({q.selector().promql(): q.selector() for q in self.queries})
             self._recorder = ScrapeRecorder(
-                self.source, tuple(recorded.values()), self.interval_seconds
+                self.source, recorded_queries(self.queries), self.interval_seconds
             )
             self._recorder.start()
         self.started = time.time()
