@@ -530,7 +530,9 @@ class Bake:
 
     def _lag_probe(self) -> BackgroundLagProbe | None:
         """Rounds of the lag probe's marker writes from the tenant's first region to its
-        second for the slice (None: a tenant of one region replicates nowhere)."""
+        second for the slice, turning the other way when the first takes none of a round's
+        writes (an A/P tenant whose primary is the second; None: a tenant of one region
+        replicates nowhere)."""
         regions = self.tenant.regions
         if len(regions) < 2:
             return None

@@ -69,6 +69,15 @@ class TenantStatus(BaseModel):
     def active_active(self) -> bool:
         return self.mode == "active-active"
 
+    @property
+    def primary_and_peer(self) -> tuple[str, str] | None:
+        """The region that takes the tenant's writes (an A/P tenant's primary, else its first
+        region) and the first other region, which replication carries them to; None for a
+        tenant of one region."""
+        primary = self.primary or self.regions[0]
+        peer = next((region for region in self.regions if region != primary), None)
+        return None if peer is None else (primary, peer)
+
 
 class TripwireEvent(BaseModel):
     """One auto-action the target performed (`tripwires events --json`)."""

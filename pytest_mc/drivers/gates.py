@@ -3,9 +3,10 @@
 `GateWindow` records the gate metrics while a stage holds (direct scrapes need recording;
 a Prometheus source has its own history), then judges each gate over the window against
 the QI catalog: replication lag (max, plan seconds; the worse of the target's figure and
-the lag the suite's own marker writes proved over the window), conflict rate (conflicts / writes as
-counts, with its exact binomial bound), privacy violations (new residency violations) and
-cost budget consumed. It also measures how the GLB actually split the tenant's traffic.
+the lag the suite's own marker writes proved over the window), conflict rate (conflicts /
+writes as counts, with its exact binomial bound), privacy violations (new residency
+violations) and cost budget consumed. It also measures how the GLB actually split the
+tenant's traffic.
 """
 
 from __future__ import annotations

@@ -51,6 +51,8 @@ class MarkerLag(BaseModel):
     model_config = _STRICT
     key: str
     value: str = Field(description="the marker's value: the wall clock at the write, as text")
+    source: str = Field(description="the region the marker was written to")
+    peer: str = Field(description="the region it was read from")
     write: QueryAnswer
     write_started: float = Field(description="monotonic seconds")
     write_ended: float
@@ -63,8 +65,14 @@ class MarkerLag(BaseModel):
     )
 
     @property
+    def written(self) -> bool:
+        """The writing region took the write itself: a refusal (an A/P tenant's passive side,
+        a fault) or a redirect to another region starts no replication from `source`."""
+        return _taken_by(self.write, self.source)
+
+    @property
     def replicated(self) -> bool:
-        return self.write.ok and self.found_ended is not None
+        return self.written and self.found_ended is not None
 
     @property
     def lower_wall_seconds(self) -> float | None:
@@ -106,6 +114,15 @@ class LagObservation(BaseModel):
         return tuple(m for m in self.markers if not m.replicated)
 
     @property
+    def directions(self) -> str:
+        """Where the markers were written and read: "written to A, read on B" (both ways
+        when the writing region changed between rounds, after a failover)."""
+        pairs = dict.fromkeys((m.source, m.peer) for m in self.markers) or {
+            (self.source, self.peer): None
+        }
+        return " and ".join(f"written to {source}, read on {peer}" for source, peer in pairs)
+
+    @property
     def lower_wall_seconds(self) -> float | None:
         """The worst lag the probe proved: the largest lower bound over its markers."""
         bounds = [m.lower_wall_seconds for m in self.replicated]
@@ -119,7 +136,7 @@ class LagObservation(BaseModel):
         for marker in self.markers:
             if marker.replicated and marker.lower_wall_seconds is not None:
                 bounds.append(marker.lower_wall_seconds)
-            elif marker.write.ok and marker.last_miss_started is not None:
+            elif marker.written and marker.last_miss_started is not None:
                 bounds.append(max(0.0, marker.last_miss_started - marker.write_ended))
         return max(bounds, default=None)
 
@@ -145,12 +162,15 @@ class LagObservation(BaseModel):
         lower, upper = self.plan(self.lower_wall_seconds), self.plan(self.upper_wall_seconds)
         resolution = self.plan(self.resolution_wall_seconds)
         seen = f"{len(self.replicated)} of {len(self.markers)} markers"
+        untaken = sum(1 for m in self.markers if not m.written)
+        if untaken:
+            seen += f" ({untaken} not taken by the region written to)"
         if lower is None or upper is None or resolution is None:
-            return f"{seen} from {self.source} reached {self.peer}: no lag observed"
+            return f"{seen} reached their peer ({self.directions}): no lag observed"
         return (
             f"{lower:.1f}-{upper:.1f} s plan (resolution {resolution:.1f} s plan, "
             f"{self.resolution_wall_seconds or 0.0:.3f} s wall at time scale "
-            f"{self.time_scale:g}) over {seen} written to {self.source}, read on {self.peer}"
+            f"{self.time_scale:g}) over {seen}, {self.directions}"
         )
 
 
@@ -230,7 +250,8 @@ def _one_marker(
     polls = 0
     last_miss: float | None = None
     found: float | None = None
-    while answer.ok and clock() < until:
+    # a write the source refused or passed on is no marker of replication from it
+    while _taken_by(answer, source) and clock() < until:
         read_started = clock()
         read = client.get(tenant, key, via=peer)
         read_ended = clock()
@@ -243,6 +264,8 @@ def _one_marker(
     return MarkerLag(
         key=key,
         value=value,
+        source=source,
+        peer=peer,
         write=answer,
         write_started=write_started,
         write_ended=write_ended,
@@ -250,6 +273,11 @@ def _one_marker(
         last_miss_started=last_miss,
         found_ended=found,
     )
+
+
+def _taken_by(answer: QueryAnswer, region: str) -> bool:
+    """The region answered the write and served it itself (no refusal, no redirect)."""
+    return answer.ok and answer.served_by in (None, region)
 
 
 class LagComparison(BaseModel):
@@ -420,6 +448,7 @@ class BackgroundLagProbe:
         self.markers = markers
         self.rounds: list[LagObservation] = []
         self.unreachable_rounds = 0
+        self.turned_rounds = 0
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -433,16 +462,21 @@ class BackgroundLagProbe:
             with DataPlaneClient(self.profile, transport=self.transport) as client:
                 while True:
                     try:
-                        self.rounds.append(
-                            probe_lag(
-                                client,
-                                self.tenant,
-                                source=self.source,
-                                peer=self.peer,
-                                time_scale=self.profile.time_scale,
-                                markers=self.markers,
-                            )
+                        observed = probe_lag(
+                            client,
+                            self.tenant,
+                            source=self.source,
+                            peer=self.peer,
+                            time_scale=self.profile.time_scale,
+                            markers=self.markers,
                         )
+                        self.rounds.append(observed)
+                        if not any(marker.written for marker in observed.markers):
+                            # the region written to took none of the round's writes (an A/P
+                            # tenant failed over, or rolled back to its other region): the
+                            # writes now replicate the other way, so the next round follows
+                            self.source, self.peer = self.peer, self.source
+                            self.turned_rounds += 1
                     except UnreachableError:
                         # a region down (a drill, an outage experiment): that round proves
                         # nothing, the next one may

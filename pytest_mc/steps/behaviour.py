@@ -139,8 +139,9 @@ def answers_show_stage_weight(
     assert status.rollout.stage == stage, (
         f"behaviour GLB split: {tenant} is at stage {status.rollout.stage!r}, not {stage!r}"
     )
-    primary = status.primary or mc_evidence.profile.tenant(tenant).regions[0]
-    second = next(region for region in status.regions if region != primary)
+    pair = status.primary_and_peer
+    assert pair is not None, f"behaviour GLB split: {tenant} has one region, nothing to split"
+    primary, second = pair
     _expect_split(
         mc_dataplane,
         mc_evidence,

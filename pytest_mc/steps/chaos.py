@@ -146,11 +146,10 @@ def sized_chaos_experiment_on_tenant(
         run_chaos(mc_chaos_step, experiment, tenant, duration, induced=induced)
         return
     # the suite measures the lag the fault made itself, with marker writes while it holds
-    status = mc_control.tenant_status(tenant)
-    source = status.primary or mc_chaos_step.profile.tenant(tenant).regions[0]
-    peer = next((r for r in status.regions if r != source), None)
-    if peer is None:
+    pair = mc_control.tenant_status(tenant).primary_and_peer
+    if pair is None:
         raise AssertionError(f"lag probe: tenant {tenant} has no second region to read")
+    source, peer = pair
     probe = BackgroundLagProbe(mc_chaos_step.profile, tenant, source=source, peer=peer)
     try:
         run_chaos(

@@ -286,11 +286,10 @@ def _hold_lag_probe(
 ) -> BackgroundLagProbe | None:
     """Rounds of marker writes from the tenant's primary to its other region for as long as
     the stage holds (None: a tenant of one region replicates nowhere)."""
-    status = control.tenant_status(tenant)
-    source = status.primary or profile.tenant(tenant).regions[0]
-    peer = next((r for r in status.regions if r != source), None)
-    if peer is None:
+    pair = control.tenant_status(tenant).primary_and_peer
+    if pair is None:
         return None
+    source, peer = pair
     return BackgroundLagProbe(
         profile, tenant, source=source, peer=peer, every_wall_seconds=ROUND_EVERY_WALL_SECONDS
     )
@@ -391,7 +390,9 @@ def canary_split(
         )
     gates = mc_context.gate_windows.get((tenant, stage))
     assert gates is not None, f"stage {stage!r} of {tenant} was not held in this scenario"
-    second = next(r for r in status.regions if r != status.primary)
+    pair = status.primary_and_peer
+    assert pair is not None, f"{tenant} has one region: there is no second region to split to"
+    second = pair[1]
     split = gates.traffic_split()
     share: Ratio = split.share(second)
     mc_evidence.attach(

@@ -22,6 +22,8 @@ def _marker(lower_wall: float, *, arrived: bool = True) -> MarkerLag:
     return MarkerLag(
         key="k",
         value="v",
+        source="r1",
+        peer="r2",
         write=write,
         write_started=0.0,
         write_ended=0.001,

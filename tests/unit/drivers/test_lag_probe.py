@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -40,16 +41,28 @@ class FakeClock:
 
 
 class DelayedReplication:
-    """A write to SOURCE commits half-way through its round trip and is on PEER `lag` later."""
+    """A write commits half-way through its round trip and is on the other region `lag` later.
+
+    `primary` makes the pair active/passive: a write sent to the other region is refused (409
+    `not_primary`) or, with `redirect`, committed on the primary and answered from there."""
 
     def __init__(
-        self, clock: FakeClock, *, lag: float, round_trip: float, replicates: bool = True
+        self,
+        clock: FakeClock,
+        *,
+        lag: float,
+        round_trip: float,
+        replicates: bool = True,
+        primary: str | None = None,
+        redirect: bool = False,
     ) -> None:
         self.clock = clock
         self.lag = lag
         self.round_trip = round_trip
         self.replicates = replicates
-        self.commits: dict[str, tuple[str, float]] = {}
+        self.primary = primary
+        self.redirect = redirect
+        self.commits: dict[str, tuple[str, float, str]] = {}
         self.writes_to: list[str] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -61,11 +74,15 @@ class DelayedReplication:
         self.clock.now += self.round_trip / 2
         if body["id"] == "put_entity":
             self.writes_to.append(region)
-            self.commits[key] = (str(body["variables"]["value"]), at)
+            if self.primary not in (None, region):
+                if not self.redirect:
+                    return httpx.Response(409, json={"error": "not_primary", "region": region})
+                region = self.primary
+            self.commits[key] = (str(body["variables"]["value"]), at, region)
             return httpx.Response(200, json={"data": {"key": key, "version": 1}, "region": region})
         held = self.commits.get(key)
         visible = held is not None and (
-            region == SOURCE or (self.replicates and at >= held[1] + self.lag)
+            region == held[2] or (self.replicates and at >= held[1] + self.lag)
         )
         if not visible or held is None:
             return httpx.Response(404, json={"error": "not_found", "region": region})
@@ -268,32 +285,34 @@ def test_rounds_merge_into_one_observation_over_all_their_markers() -> None:
     assert merge_observations([]) is None
 
 
-def test_the_background_probe_runs_rounds_until_stopped_and_stops_by_its_id() -> None:
+def _background(
+    handler: Callable[[httpx.Request], httpx.Response], *, every: float, markers: int = 2
+) -> BackgroundLagProbe:
+    """A background probe from SOURCE to PEER over an in-memory transport."""
+    return BackgroundLagProbe(
+        PROFILE,
+        "T1",
+        source=SOURCE,
+        peer=PEER,
+        every_wall_seconds=every,
+        markers=markers,
+        transport=httpx.MockTransport(handler),
+    )
+
+
+def _until(done: Callable[[], bool], wall_seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + wall_seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_the_background_probe_runs_rounds_until_stopped_and_starts_none_after() -> None:
     clock = FakeClock()  # the fake's visibility only: the probe runs on the real clock
     fake = DelayedReplication(clock, lag=0.0, round_trip=0.0)
-    probe = BackgroundLagProbe(
-        PROFILE,
-        "T1",
-        source=SOURCE,
-        peer=PEER,
-        every_wall_seconds=0.02,
-        markers=2,
-        transport=httpx.MockTransport(fake),
-    )
-    assert probe.stop() is None  # never started: nothing observed
-    probe = BackgroundLagProbe(
-        PROFILE,
-        "T1",
-        source=SOURCE,
-        peer=PEER,
-        every_wall_seconds=0.02,
-        markers=2,
-        transport=httpx.MockTransport(fake),
-    )
+    assert _background(fake, every=0.02).stop() is None  # never started: nothing observed
+    probe = _background(fake, every=0.02)
     probe.start()
-    deadline = time.monotonic() + 5.0
-    while len(probe.rounds) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _until(lambda: len(probe.rounds) >= 3)
     observation = probe.stop()
     rounds = len(probe.rounds)
     assert rounds >= 3
@@ -307,17 +326,42 @@ def test_a_round_against_an_unreachable_region_is_counted_and_the_probe_goes_on(
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    probe = BackgroundLagProbe(
-        PROFILE,
-        "T1",
-        source=SOURCE,
-        peer=PEER,
-        every_wall_seconds=0.01,
-        transport=httpx.MockTransport(refuse),
-    )
+    probe = _background(refuse, every=0.01)
     probe.start()
-    deadline = time.monotonic() + 5.0
-    while probe.unreachable_rounds < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _until(lambda: probe.unreachable_rounds >= 2)
     assert probe.stop() is None  # no round proved anything, and nothing is raised
     assert probe.unreachable_rounds >= 2
+
+
+@pytest.mark.parametrize("redirect", [False, True], ids=["refused", "redirected"])
+def test_a_write_the_region_did_not_take_itself_is_no_marker(redirect: bool) -> None:
+    # PEER takes the writes: SOURCE refuses them, or passes them on to PEER, where a read
+    # finds them at once; neither says anything about replication from SOURCE
+    clock = FakeClock()
+    fake = DelayedReplication(clock, lag=0.15, round_trip=0.002, primary=PEER, redirect=redirect)
+    observation = _observe(fake, clock, markers=3)
+    assert [m.written for m in observation.markers] == [False] * 3
+    assert observation.replicated == ()
+    assert observation.proved_wall_seconds is None
+    assert "3 not taken by the region written to" in observation.describe()
+
+
+def test_the_background_probe_turns_to_the_region_that_takes_the_writes() -> None:
+    # an A/P pair whose primary is PEER (a failover moved it): the first round's writes to
+    # SOURCE are all refused, and the rounds after it measure from PEER to SOURCE
+    clock = FakeClock()
+    fake = DelayedReplication(clock, lag=0.0, round_trip=0.0, primary=PEER)
+    probe = _background(fake, every=0.01)
+    probe.start()
+    _until(lambda: len(probe.rounds) >= 3)
+    observation = probe.stop()
+    assert observation is not None
+    assert probe.turned_rounds == 1
+    first, *later = probe.rounds
+    assert not any(m.written for m in first.markers)
+    assert all(
+        m.replicated and (m.source, m.peer) == (PEER, SOURCE) for r in later for m in r.markers
+    )
+    assert observation.directions == (
+        f"written to {SOURCE}, read on {PEER} and written to {PEER}, read on {SOURCE}"
+    )
