@@ -109,3 +109,41 @@ def test_binary_artifacts_are_kept_as_they_are() -> None:
     data = b"\xff\xfe" + SECRET.encode()
 
     assert Redactor((SECRET,)).data(data) == data
+
+
+def test_a_secret_with_spaces_is_removed_whole_even_when_it_contains_a_token_secret() -> None:
+    redactor = Redactor(("tok-0123456789", "pass phrase tok-0123456789 end"))
+
+    assert redactor.text("a pass phrase tok-0123456789 end b tok-0123456789") == (
+        f"a {REDACTED} b {REDACTED}"
+    )
+
+
+def test_thousands_of_tokens_are_each_removed_wherever_they_stand() -> None:
+    tokens = [f"mcat.{n:05d}.{'ab' * (n % 7 + 10)}" for n in range(3000)]
+    redactor = Redactor()
+    for token in tokens:
+        redactor.register(token)
+    picked = tokens[::299]
+    text = " | ".join(
+        f"{prefix}{token}{suffix}"
+        for token, prefix, suffix in zip(
+            picked,
+            ["", "token ", "x:", "--t=", "'"] * 3,
+            ["", ",", "]", "'", "\n"] * 3,
+            strict=False,
+        )
+    )
+
+    redacted = redactor.text(text)
+
+    for token in picked:
+        assert token not in redacted
+    assert redacted.count(REDACTED) == len(picked)
+    assert redactor.text("mcat.99999.abab and eu-west") == "mcat.99999.abab and eu-west"
+
+
+def test_a_secret_inside_a_longer_run_of_token_characters_is_still_removed() -> None:
+    redactor = Redactor(("0123456789abcdef",))
+
+    assert redactor.text("sha=ff0123456789abcdefff.") == f"sha=ff{REDACTED}ff."
