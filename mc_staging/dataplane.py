@@ -287,10 +287,11 @@ class DataPlane:
                 persisted,
             )
         if query_id == "list_entities":
-            keys = self.store.list_keys(tenant.id, int(str(variables.get("limit", 100))))
-            return QueryResult(
-                200, {"data": {"keys": keys}, "region": self.region_id}, route, persisted
-            )
+            listed = self.store.list_entities(tenant.id, int(str(variables.get("limit", 100))))
+            data: dict[str, object] = {"keys": [key for key, _value in listed]}
+            if variables.get("values") is True:  # the values too, in the same one read
+                data["values"] = dict(listed)
+            return QueryResult(200, {"data": data, "region": self.region_id}, route, persisted)
         if query_id == "get_derived":
             return QueryResult(
                 200,

@@ -35,7 +35,11 @@ def build_profile(
         "environment": "staging",
         "allowed_hosts": ["127.0.0.1", "localhost"],
         "time_scale": scale,
-        "control": {"command": control_command(state_dir), "timeout_seconds": 30},
+        "control": {
+            "command": control_command(state_dir),
+            "timeout_seconds": 30,
+            "api_url": url(ports["control"]),
+        },
         "glb_url": url(ports["glb"]),
         "admin": {"url": url(ports["control"]), "token_file": str(state_dir.admin_token_file)},
         "metrics": {

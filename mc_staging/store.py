@@ -152,12 +152,13 @@ class RegionStore:
             return None
         return row[0], int(row[1])
 
-    def list_keys(self, tenant: str, limit: int = 100) -> list[str]:
+    def list_entities(self, tenant: str, limit: int = 100) -> list[tuple[str, str]]:
+        """The tenant's live entities as (key, value), in key order, at most `limit`."""
         rows = self.db.execute(
-            "SELECT key FROM entities WHERE tenant=? AND deleted=0 ORDER BY key LIMIT ?",
+            "SELECT key, value FROM entities WHERE tenant=? AND deleted=0 ORDER BY key LIMIT ?",
             (tenant, limit),
         ).fetchall()
-        return [str(r[0]) for r in rows]
+        return [(str(r[0]), "" if r[1] is None else str(r[1])) for r in rows]
 
     def write(
         self, tenant: str, key: str, value: str | None, op_id: str | None, *, deleted: bool = False

@@ -1,5 +1,10 @@
 """The autonomy driver: the plan's §B.3 runbook through the target's control CLI.
 
+Inside `over_api(api)` the runbook's four commands (simulate, approve, enact, compensate) go
+through the control API instead (`pytest_mc.drivers.control_api`): the same commands, the same
+record files written to the same places, the same ledger, without a process per command. The
+KPI campaign runs that way; every other scenario drives the CLI verbatim.
+
 `autonomy set | simulate | approve | enact | compensate | status | abort`, each with `--json`,
 the records the target writes with `--evidence FILE` parsed into models
 (`pytest_mc.drivers.autonomy_models`). Refusals are results, not errors: exit 1 (refused by
@@ -16,9 +21,11 @@ is the suite's own account of what it started; `reconcile_audit` holds the targe
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -36,6 +43,7 @@ from pytest_mc.drivers.autonomy_models import (
     Tier,
 )
 from pytest_mc.drivers.control import ControlClient, parse_as
+from pytest_mc.drivers.control_api import ControlApi
 from pytest_mc.errors import InputError, UnreachableError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -185,6 +193,22 @@ class AutonomyDriver:
         self.work_dir = work_dir
         self._serial = itertools.count(1)
         self.ledger: list[EnactAttempt] = []
+        self._api: ControlApi | None = None
+
+    @property
+    def channel(self) -> str:
+        """Which channel the runbook's commands take now."""
+        return "control API" if self._api is not None else "control CLI"
+
+    @contextmanager
+    def over_api(self, api: ControlApi | None) -> Iterator[None]:
+        """Inside the block simulate, approve, enact and compensate go through `api` (the CLI
+        when None): the same record files and the same ledger, whichever channel ran them."""
+        before, self._api = self._api, api
+        try:
+            yield
+        finally:
+            self._api = before
 
     def _file(self, stem: str) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -198,6 +222,25 @@ class AutonomyDriver:
         except InputError as exc:
             return Answer(command, 2, str(exc)), None
         return Answer(command, result.exit_code, result.message), result.data
+
+    def _runbook(
+        self,
+        command: str,
+        cli_args: Sequence[str],
+        api_args: Mapping[str, object],
+        record: Path | None = None,
+    ) -> tuple[Answer, Any]:
+        """One runbook command through the current channel. Over the API the result is
+        written to `record`, as the CLI's `--evidence FILE` (among `cli_args`) writes it."""
+        if self._api is None:
+            return self._run(command, *cli_args)
+        try:
+            done = self._api.attempt("autonomy", command, args=api_args)
+        except InputError as exc:
+            return Answer(command, 2, str(exc)), None
+        if record is not None and done.result is not None:
+            record.write_text(json.dumps(done.result, indent=2, sort_keys=True) + "\n")
+        return Answer(command, done.exit_code, done.message), done.result
 
     # -- configuration -----------------------------------------------------------------------
 
@@ -231,8 +274,11 @@ class AutonomyDriver:
 
     def simulate(self, tenant: str, op_set: str = DERIVED_UPDATES) -> Simulation:
         path = self._file("sim")
-        answer, _data = self._run(
-            "simulate", "--tenant", tenant, "--op-set", op_set, "--evidence", str(path)
+        answer, _data = self._runbook(
+            "simulate",
+            ("--tenant", tenant, "--op-set", op_set, "--evidence", str(path)),
+            {"tenant": tenant, "op_set": op_set},
+            path,
         )
         record = _read(SimulationRecord, path, "autonomy simulate") if answer.done else None
         if answer.done and record is None:
@@ -251,6 +297,16 @@ class AutonomyDriver:
         if record is None:
             raise InputError("approve needs a simulation record; the simulation was refused")
         requested = time.time()
+        if self._api is not None:
+            token = self._approve_over_api(simulation, record.tenant, ttl_seconds)
+            if isinstance(token, Answer):
+                return token, None
+            return Answer("approve", 0, ""), Approval(
+                token=token,
+                tenant=record.tenant,
+                simulation_id=record.simulation_id,
+                expires_at=requested + ttl_seconds,
+            )
         done = self.control.run(
             "autonomy",
             "approve",
@@ -281,6 +337,29 @@ class AutonomyDriver:
         )
         return Answer("approve", 0, ""), approval
 
+    def _approve_over_api(
+        self, simulation: Simulation, tenant: str, ttl_seconds: float
+    ) -> str | Answer:
+        """The token the control API minted, or the refusal (as an Answer)."""
+        answer, data = self._runbook(
+            "approve",
+            (),
+            {
+                "tenant": tenant,
+                "simulation": _record_object(simulation.path),
+                "ttl_seconds": ttl_seconds,
+            },
+        )
+        if not answer.done:
+            return answer
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token or any(c.isspace() for c in token):
+            raise UnreachableError(
+                "`autonomy.approve` over the control API answered no token; the target breaks "
+                "the contract (the result's token)"
+            )
+        return token
+
     def enact(self, tenant: str, token: str | None, simulation: Path) -> Enactment:
         """Enact under an operation id of the suite's own. The attempt enters the ledger before
         the command runs (a command that dies still started an enactment) and is completed
@@ -295,7 +374,22 @@ class AutonomyDriver:
         args += ["--op-id", op_id]
         if token is not None:
             args += ["--approval-token", token]
-        answer, _data = self._run("enact", *args)
+        answer, data = self._runbook(
+            "enact",
+            args,
+            {
+                "tenant": tenant,
+                "approval_token": token,
+                "simulation": _record_object(simulation),
+                "op_id": op_id,
+                "operation_id": op_id,
+            },
+            path,
+        )
+        if self._api is not None and answer.done and isinstance(data, dict):
+            outcome = data.get("outcome")
+            if outcome != "succeeded":  # the CLI exits 1 for an aborted enactment
+                answer = Answer("enact", 1, f"enactment {outcome} ({data.get('abort_reason')})")
         # the record is written for every enactment, aborted ones included (exit 1)
         record = _read(EnactmentRecord, path, "autonomy enact")
         self.ledger[index] = EnactAttempt(
@@ -311,17 +405,22 @@ class AutonomyDriver:
 
     def compensate(self, tenant: str, enactment: Path) -> Compensation:
         path = self._file("compensation")
-        answer, _data = self._run(
+        answer, _data = self._runbook(
             "compensate",
-            "--tenant",
-            tenant,
-            "--from-evidence",
-            str(enactment),
-            "--evidence",
-            str(path),
+            ("--tenant", tenant, "--from-evidence", str(enactment), "--evidence", str(path)),
+            {"tenant": tenant, "enactment": _record_object(enactment)},
+            path,
         )
         record = _read(CompensationRecord, path, "autonomy compensate") if answer.done else None
         return Compensation(answer, record, path)
+
+
+def _record_object(path: Path) -> object:
+    """A record file the previous runbook step wrote, sent inline over the control API."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"record file {path} unreadable as JSON ({exc})") from None
 
 
 def _parsed(model: type[ModelT], data: Any, what: str) -> ModelT:

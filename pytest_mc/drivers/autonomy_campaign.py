@@ -73,6 +73,7 @@ class CampaignResult(BaseModel):
 
     model_config = _STRICT
     tenant: str
+    channel: str = Field(description="what carried the cycles' commands: control CLI or API")
     drift_share: float
     started_at: float
     finished_at: float
@@ -167,6 +168,7 @@ class AutonomyCampaign:
                 on_cycle(cycle)
         return CampaignResult(
             tenant=tenant,
+            channel=self.driver.channel,
             drift_share=drift_share,
             started_at=started,
             finished_at=time.time(),

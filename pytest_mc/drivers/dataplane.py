@@ -60,6 +60,9 @@ class QueryAnswer(BaseModel):
     )
     entity: Entity | None = None
     keys: tuple[str, ...] | None = Field(default=None, description="list_entities: the keys")
+    values: dict[str, str] | None = Field(
+        default=None, description="list_entities with values: key → value (None: not given)"
+    )
     op_id: str | None = Field(default=None, description="the Idempotency-Key sent, if any")
 
     @property
@@ -135,8 +138,15 @@ class DataPlaneClient:
             tenant, "put_entity", {"key": key, "value": value}, via=via, op_id=op_id
         )
 
-    def list_keys(self, tenant: str, *, via: str = GLB, limit: int = 100) -> QueryAnswer:
-        return self.persisted(tenant, "list_entities", {"limit": limit}, via=via)
+    def list_keys(
+        self, tenant: str, *, via: str = GLB, limit: int = 100, values: bool = False
+    ) -> QueryAnswer:
+        """`list_entities`; with `values` the target may answer each key's value too, in the
+        same read (`QueryAnswer.values`; None when it answered the keys only)."""
+        variables: dict[str, str | int] = {"limit": limit}
+        if values:
+            variables["values"] = True
+        return self.persisted(tenant, "list_entities", variables, via=via)
 
     def persisted(
         self,
@@ -195,6 +205,7 @@ def parse_answer(response: httpx.Response, *, via: str, op_id: str | None) -> Qu
     served_by = header if header not in (None, "", "none") else body.region
     entity: Entity | None = None
     keys: tuple[str, ...] | None = None
+    values: dict[str, str] | None = None
     try:
         if body.data is not None and "key" in body.data:
             entity = Entity.model_validate(body.data)
@@ -202,6 +213,9 @@ def parse_answer(response: httpx.Response, *, via: str, op_id: str | None) -> Qu
             listed = body.data.get("keys")
             if isinstance(listed, list):
                 keys = tuple(str(key) for key in listed)
+            given = body.data.get("values")
+            if isinstance(given, dict):
+                values = {str(key): "" if v is None else str(v) for key, v in given.items()}
     except ValidationError as exc:
         raise UnreachableError(
             f"data plane of {via} answered an entity outside the target contract: "
@@ -214,6 +228,7 @@ def parse_answer(response: httpx.Response, *, via: str, op_id: str | None) -> Qu
         served_by=served_by,
         entity=entity,
         keys=keys,
+        values=values,
         op_id=op_id,
     )
 

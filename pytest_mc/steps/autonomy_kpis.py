@@ -6,12 +6,15 @@ confidence needs for the three rate KPIs to be conclusive (2,995 clean cycles fo
 inconclusive, and says how many more clean cycles would settle it). All three rates, the
 cost budget consumed (the most the tenant's cost gauge showed while the campaign ran), the
 privacy incidents and the P1s are recorded as soon as the campaign ends, so a failing `Then`
-loses none of them; every enactment is recorded as an `enactment_audit`.
+loses none of them; every enactment is recorded as an `enactment_audit`. The cycles' commands
+go through the target's control API when its profile names one (`control.api_url`), else
+through the control CLI; the campaign's record names the channel.
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
@@ -24,6 +27,7 @@ from pytest_mc.drivers.autonomy_campaign import (
     cycles_for_conclusive_kpis,
 )
 from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.control_api import ControlApi
 from pytest_mc.drivers.gates import GateWindow
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import K6Load
@@ -42,10 +46,19 @@ from pytest_mc.steps.load import DEFAULT_VUS, record_k6_run
 from pytest_mc.steps.pacing import log_wait
 
 CYCLES_ENV = "MC_AUTONOMY_CYCLES"
-# Wall seconds per cycle the campaign's metric recording is sized for (a cycle takes about
-# 0.75 s on the reference staging); a slower campaign keeps its latest samples only, and a
-# cost reading whose samples no longer span the campaign is inconclusive, never a pass.
+# Wall seconds per cycle the campaign's metric recording is sized for (a cycle takes 0.08 s
+# over the reference staging's control API, 0.75 s over its CLI); a slower campaign keeps its
+# latest samples only, and a cost reading whose samples no longer span the campaign is
+# inconclusive, never a pass.
 _RECORDED_SECONDS_PER_CYCLE = 4.0
+# The cost gauge is the consumption of the last plan day (docs/target-contract.md §4) and
+# the campaign takes its maximum, so it needs samples spread over the campaign, not the
+# profile's rate: about 100 over a campaign as fast as the control API makes it, at most a
+# second apart (under 1% of the gauge's window at time scale 600), never faster than the
+# profile's rate.
+_COST_SAMPLES = 100
+_FAST_CYCLE_WALL_SECONDS = 0.08
+_COST_SAMPLE_MAX_WALL_SECONDS = 1.0
 
 
 @dataclass
@@ -68,6 +81,12 @@ def campaign_size(mc_evidence: McEvidence) -> int:
     if cycles < 1:
         raise InputError(f"{CYCLES_ENV}={configured!r}: give a whole number of cycles, at least 1")
     return cycles
+
+
+def _cost_sample_seconds(profile_interval: float, cycles: int) -> float:
+    """How often (wall) the campaign samples the cost gauge."""
+    spread = cycles * _FAST_CYCLE_WALL_SECONDS / _COST_SAMPLES
+    return max(profile_interval, min(_COST_SAMPLE_MAX_WALL_SECONDS, spread))
 
 
 def _share(text: str) -> float:
@@ -144,10 +163,17 @@ def autonomy_campaign(
         mc_evaluator,
         mc_evidence.catalog,
         tenant,
-        interval_seconds=mc_evidence.profile.metrics.sample_interval_seconds,
+        interval_seconds=_cost_sample_seconds(
+            mc_evidence.profile.metrics.sample_interval_seconds, cycles
+        ),
     ).for_hold(cycles * _RECORDED_SECONDS_PER_CYCLE)
     violations, pages, events = _incident_counts(mc_control, mc_metrics, tenant)
-    with cost:
+    with ExitStack() as stack:
+        api = None
+        if mc_evidence.profile.control.api_url:
+            api = stack.enter_context(ControlApi(mc_evidence.profile))
+        stack.enter_context(mc_pilot.driver.over_api(api))
+        stack.enter_context(cost)
         result = campaign.run(tenant, cycles, drift_share=_share(share), on_cycle=audit)
     violations_after, pages_after, events_after = _incident_counts(mc_control, mc_metrics, tenant)
     budget = cost.budget_consumed()

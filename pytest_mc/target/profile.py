@@ -27,6 +27,11 @@ class ControlSettings(BaseModel):
     model_config = _STRICT
     command: tuple[str, ...] = Field(default=("mc",), min_length=1)
     timeout_seconds: FiniteNumber = Field(default=30.0, gt=0, le=MAX_TIMEOUT_SECONDS)
+    api_url: str | None = Field(
+        default=None,
+        description="the same commands over HTTP (optional; authenticated with the admin "
+        "secret): the KPI campaign's channel when set, the CLI otherwise",
+    )
 
 
 class AdminSettings(BaseModel):
@@ -162,6 +167,8 @@ class TargetProfile(BaseModel):
     def urls(self) -> list[tuple[str, str]]:
         """Every (field, url) the suite may send traffic to."""
         found = [("glb_url", self.glb_url)]
+        if self.control.api_url:
+            found.append(("control.api_url", self.control.api_url))
         if self.admin is not None:
             found.append(("admin.url", self.admin.url))
         found += [(f"metrics.endpoints[{e.component}]", e.url) for e in self.metrics.endpoints]

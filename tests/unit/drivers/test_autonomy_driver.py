@@ -1,4 +1,5 @@
-"""The autonomy driver against a stand-in control CLI (a real subprocess through the runner)."""
+"""The autonomy driver against a stand-in control CLI (a real subprocess through the runner),
+and the same runbook over a stand-in control API (in memory): same records, same answers."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pytest_mc.drivers.autonomy import AutonomyDriver
 from pytest_mc.drivers.control import ControlClient
+from pytest_mc.drivers.control_api import ControlApi
 from pytest_mc.drivers.runner import ToolRunner
-from pytest_mc.errors import UnreachableError
+from pytest_mc.errors import InputError, ProfileError, UnreachableError, UnsafeTargetError
 from pytest_mc.evidence.redaction import Redactor
 from pytest_mc.target.profile import TargetProfile
 
@@ -86,16 +89,84 @@ def _fake_cli(tmp_path: Path) -> Path:
     return script
 
 
+ENACTMENT = {
+    "kind": "enactment",
+    "enactment_id": "enact-1",
+    "tenant": "T1",
+    "simulation_id": "sim-1",
+    "simulation_digest": "d",
+    "op_set": "derived_updates",
+    "approval": {"token_id": "i", "token_fingerprint": "f", "approver": "a"},
+    "started_at": 1.0,
+    "finished_at": 2.0,
+    "regions": ["eu-a"],
+    "applied_regions": [],
+    "prior_state": {"count:x": "1"},
+    "applied_changes": [],
+    "outcome": "aborted",
+    "abort_reason": "drift",
+    "digest": "e",
+}
+SECRET = "admin-secret-0123"
+
+
+class FakeControlApi:
+    """Answers `POST /api/autonomy.*` as the stand-in CLI above does, and keeps each body."""
+
+    def __init__(self) -> None:
+        self.bodies: list[tuple[str, dict[str, Any]]] = []
+        self.authorizations: set[str | None] = set()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        command = request.url.path.removeprefix("/api/")
+        body = json.loads(request.content)
+        self.bodies.append((command, body))
+        self.authorizations.add(request.headers.get("authorization"))
+        if command == "autonomy.simulate":
+            if body["op_set"] == "export_entities":
+                return _error(409, "refused", "op-set outside the read-only scope")
+            return httpx.Response(200, json={"result": SIMULATION})
+        if command == "autonomy.approve":
+            return httpx.Response(200, json={"result": {"token": f"tok.{body['ttl_seconds']:g}"}})
+        if command == "autonomy.enact":
+            if body.get("approval_token") in (None, "bad"):
+                return _error(400, "bad_input", "approval token signature is invalid")
+            return httpx.Response(200, json={"result": ENACTMENT})
+        return _error(503, "unreachable", "down")
+
+
+def _error(status: int, kind: str, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": kind, "message": message})
+
+
+def _pilot_profile(document: dict[str, Any], tmp_path: Path) -> TargetProfile:
+    document = {
+        **document,
+        "control": {
+            "command": [sys.executable, str(_fake_cli(tmp_path))],
+            "api_url": "http://127.0.0.1:4",
+        },
+    }
+    document["tenants"] = [{**document["tenants"][0], "autonomy_pilot": True}]
+    (tmp_path / "token").write_text(SECRET)
+    return TargetProfile.model_validate(document)
+
+
 @pytest.fixture
 def driver(tmp_path: Path, target_profile_document: dict[str, Any]) -> AutonomyDriver:
     """The autonomy driver of a pilot tenant, its control command the stand-in CLI above."""
-    document = {
-        **target_profile_document,
-        "control": {"command": [sys.executable, str(_fake_cli(tmp_path))]},
-    }
-    document["tenants"] = [{**document["tenants"][0], "autonomy_pilot": True}]
-    profile = TargetProfile.model_validate(document)
+    profile = _pilot_profile(target_profile_document, tmp_path)
     return AutonomyDriver(ControlClient(profile, ToolRunner(Redactor())), tmp_path / "records")
+
+
+@pytest.fixture
+def fake_api() -> FakeControlApi:
+    return FakeControlApi()
+
+
+@pytest.fixture
+def api(driver: AutonomyDriver, fake_api: FakeControlApi) -> ControlApi:
+    return ControlApi(driver.control.profile, transport=httpx.MockTransport(fake_api))
 
 
 def test_the_runbook_reads_records_from_the_evidence_files(driver: AutonomyDriver) -> None:
@@ -130,3 +201,71 @@ def test_refusals_are_answers_with_the_targets_message(driver: AutonomyDriver) -
 def test_a_record_outside_the_contract_is_the_targets_fault(driver: AutonomyDriver) -> None:
     with pytest.raises(UnreachableError, match=r"breaks the target contract: digest"):
         driver.simulate("T1", "broken")
+
+
+def test_over_the_api_the_runbook_writes_the_records_the_cli_would(
+    driver: AutonomyDriver, api: ControlApi, fake_api: FakeControlApi
+) -> None:
+    cli_simulation = driver.simulate("T1")
+    cli_enactment = driver.enact("T1", "tok.30", cli_simulation.path)
+    with driver.over_api(api):
+        assert driver.channel == "control API"
+        simulation = driver.simulate("T1")
+        answer, approval = driver.approve(simulation, ttl_seconds=30)
+        enactment = driver.enact("T1", approval.token if approval else None, simulation.path)
+    assert driver.channel == "control CLI"
+    assert answer.done
+    assert approval is not None
+    assert approval.token == "tok.30"
+    assert simulation.record == cli_simulation.record
+    assert json.loads(simulation.path.read_text()) == json.loads(cli_simulation.path.read_text())
+    # an aborted enactment: exit 1 and its record, as from the CLI
+    assert enactment.answer.exit_code == cli_enactment.answer.exit_code == 1
+    assert enactment.record == cli_enactment.record
+    assert [a.outcome for a in driver.ledger] == ["aborted", "aborted"]
+    # the record files went inline, the suite's op id both as idempotency key and audit op id
+    sent = dict(fake_api.bodies)
+    assert sent["autonomy.approve"]["simulation"] == SIMULATION
+    assert sent["autonomy.enact"]["simulation"] == SIMULATION
+    assert sent["autonomy.enact"]["op_id"] == sent["autonomy.enact"]["operation_id"]
+    assert sent["autonomy.enact"]["op_id"] == driver.ledger[-1].op_id
+    assert fake_api.authorizations == {f"Bearer {SECRET}"}
+
+
+def test_over_the_api_refusals_and_bad_tokens_answer_as_from_the_cli(
+    driver: AutonomyDriver, api: ControlApi
+) -> None:
+    with driver.over_api(api):
+        refused = driver.simulate("T1", "export_entities")
+        simulation = driver.simulate("T1")
+        bad = [driver.enact("T1", token, simulation.path) for token in (None, "bad")]
+    assert (refused.answer.exit_code, refused.record) == (1, None)
+    assert "outside the read-only scope" in refused.answer.message
+    for enactment in bad:
+        assert (enactment.answer.exit_code, enactment.record) == (2, None)
+        assert "signature is invalid" in enactment.answer.message
+    assert [a.outcome for a in driver.ledger] == ["refused", "refused"]
+
+
+def test_the_control_api_maps_answers_onto_the_clis_exit_codes(api: ControlApi) -> None:
+    with pytest.raises(InputError, match=r"control API refused the input \(autonomy enact\)"):
+        api.attempt("autonomy", "enact", args={"tenant": "T1", "simulation": SIMULATION})
+    with pytest.raises(UnreachableError, match=r"answered 503 for autonomy compensate: down"):
+        api.attempt("autonomy", "compensate", args={"tenant": "T1"})
+
+
+def test_the_control_api_stays_behind_the_fence(
+    tmp_path: Path, target_profile_document: dict[str, Any], fake_api: FakeControlApi
+) -> None:
+    profile = _pilot_profile({**target_profile_document, "environment": "production"}, tmp_path)
+    api = ControlApi(profile, transport=httpx.MockTransport(fake_api))
+    with pytest.raises(UnsafeTargetError):
+        api.attempt("autonomy", "simulate", args={"tenant": "T1", "op_set": "derived_updates"})
+    assert fake_api.bodies == []
+
+
+def test_a_profile_without_a_control_api_says_the_cli_is_its_only_channel(
+    target_profile: TargetProfile,
+) -> None:
+    with pytest.raises(ProfileError, match=r"has no control.api_url"):
+        ControlApi(target_profile)

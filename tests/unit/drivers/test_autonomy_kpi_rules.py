@@ -87,6 +87,7 @@ def _cycle(index: int, **fields: object) -> Cycle:
 def test_campaign_counts_feed_the_three_rates() -> None:
     result = CampaignResult(
         tenant="T",
+        channel="control API",
         drift_share=0.02,
         started_at=0.0,
         finished_at=4.0,
