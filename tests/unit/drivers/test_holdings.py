@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from two_regions import two_region_profile
 
 from pytest_mc.drivers.dataplane import DataPlaneClient
 from pytest_mc.drivers.holdings import HoldingsClient, scan_outside, settle_replication
@@ -18,32 +19,10 @@ SECRET = "s3cret"
 
 
 def _profile(tmp_path: Path, *, admin: bool = True) -> TargetProfile:
+    """T1 on the two EU regions, a US region outside its jurisdiction, and the admin API."""
     token = tmp_path / "admin.token"
     token.write_text(SECRET)
-    return TargetProfile.model_validate(
-        {
-            "name": "t",
-            "environment": "staging",
-            "allowed_hosts": ["127.0.0.1"],
-            "glb_url": "http://127.0.0.1:1",
-            **({"admin": {"url": "http://127.0.0.1:3", "token_file": str(token)}} if admin else {}),
-            "metrics": {"source": "prometheus", "prometheus_url": "http://127.0.0.1:2"},
-            "regions": [
-                {"id": "eu-a", "jurisdiction": "eu", "url": "http://127.0.0.1:10"},
-                {"id": "eu-b", "jurisdiction": "eu", "url": "http://127.0.0.1:11"},
-                {"id": "us-a", "jurisdiction": "us", "url": "http://127.0.0.1:12"},
-            ],
-            "tenants": [
-                {
-                    "id": "T1",
-                    "wave": "A",
-                    "residency": "eu",
-                    "regions": ["eu-a", "eu-b"],
-                    "slo_baseline": {"availability": 0.999, "latency_p95_ms": 250},
-                }
-            ],
-        }
-    )
+    return two_region_profile("active-active", outside=True, admin_token=token if admin else None)
 
 
 def _inventory(held: dict[str, object] | None, *, reachable: bool = True) -> httpx.MockTransport:
