@@ -15,7 +15,7 @@ CLI's are.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,14 @@ class ApiAnswer:
 class ControlApi:
     """Typed access to the target's control API (`control.api_url`)."""
 
-    def __init__(self, profile: TargetProfile, *, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        profile: TargetProfile,
+        *,
+        on_secret: Callable[[str], None] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """`on_secret` is given the admin secret when it is read (the session's redactor)."""
         url = profile.control.api_url
         if url is None:
             raise ProfileError(
@@ -54,6 +61,7 @@ class ControlApi:
         self.profile = profile
         self.url = url.rstrip("/")
         self._transport = transport
+        self._on_secret = on_secret
         self._client: httpx.Client | None = None
 
     def __enter__(self) -> ControlApi:
@@ -69,10 +77,13 @@ class ControlApi:
 
     def _session(self) -> httpx.Client:
         if self._client is None:
+            secret = admin_secret(self.profile)
+            if self._on_secret is not None:
+                self._on_secret(secret)
             self._client = httpx.Client(
                 timeout=self.profile.control.timeout_seconds,
                 transport=self._transport,
-                headers={"authorization": f"Bearer {admin_secret(self.profile)}"},
+                headers={"authorization": f"Bearer {secret}"},
             )
         return self._client
 

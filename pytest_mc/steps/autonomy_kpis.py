@@ -171,7 +171,9 @@ def autonomy_campaign(
     with ExitStack() as stack:
         api = None
         if mc_evidence.profile.control.api_url:
-            api = stack.enter_context(ControlApi(mc_evidence.profile))
+            api = stack.enter_context(
+                ControlApi(mc_evidence.profile, on_secret=mc_evidence.register_secret)
+            )
         stack.enter_context(mc_pilot.driver.over_api(api))
         stack.enter_context(cost)
         result = campaign.run(tenant, cycles, drift_share=_share(share), on_cycle=audit)

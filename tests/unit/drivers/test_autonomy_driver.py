@@ -165,8 +165,18 @@ def fake_api() -> FakeControlApi:
 
 
 @pytest.fixture
-def api(driver: AutonomyDriver, fake_api: FakeControlApi) -> ControlApi:
-    return ControlApi(driver.control.profile, transport=httpx.MockTransport(fake_api))
+def secrets_seen() -> list[str]:
+    """What the control API handed to its `on_secret` (the session's redactor in a run)."""
+    return []
+
+
+@pytest.fixture
+def api(driver: AutonomyDriver, fake_api: FakeControlApi, secrets_seen: list[str]) -> ControlApi:
+    return ControlApi(
+        driver.control.profile,
+        on_secret=secrets_seen.append,
+        transport=httpx.MockTransport(fake_api),
+    )
 
 
 def test_the_runbook_reads_records_from_the_evidence_files(driver: AutonomyDriver) -> None:
@@ -204,7 +214,7 @@ def test_a_record_outside_the_contract_is_the_targets_fault(driver: AutonomyDriv
 
 
 def test_over_the_api_the_runbook_writes_the_records_the_cli_would(
-    driver: AutonomyDriver, api: ControlApi, fake_api: FakeControlApi
+    driver: AutonomyDriver, api: ControlApi, fake_api: FakeControlApi, secrets_seen: list[str]
 ) -> None:
     cli_simulation = driver.simulate("T1")
     cli_enactment = driver.enact("T1", "tok.30", cli_simulation.path)
@@ -230,6 +240,7 @@ def test_over_the_api_the_runbook_writes_the_records_the_cli_would(
     assert sent["autonomy.enact"]["op_id"] == sent["autonomy.enact"]["operation_id"]
     assert sent["autonomy.enact"]["op_id"] == driver.ledger[-1].op_id
     assert fake_api.authorizations == {f"Bearer {SECRET}"}
+    assert secrets_seen == [SECRET]  # handed to the redactor when read, once
 
 
 def test_over_the_api_refusals_and_bad_tokens_answer_as_from_the_cli(
