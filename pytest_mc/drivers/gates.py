@@ -149,6 +149,13 @@ class GateWindow:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._recorder is not None and exc_type is None:
+            # a window shorter than the samples a judgement needs (a short campaign over a
+            # fast channel) is held open until it has them, plus one for the scrape's jitter
+            needed = (self.evaluator.min_samples + 1) * self.interval_seconds
+            remaining = self.started + needed - time.time()
+            if remaining > 0:
+                time.sleep(remaining)
         self.ended = time.time()
         self.judged_at = self.ended
         if self._recorder is not None:
