@@ -15,6 +15,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import metadata
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -89,6 +90,7 @@ class EvidenceSession:
             self.paths, catalog, writer=writer, redactor=self.redactor, listeners=(self._announce,)
         )
         self._running: _Running | None = None
+        self._finishing = False  # after the last scenario: artifacts belong to the run
         self._scenarios = 0
         self._failed = 0
 
@@ -125,6 +127,13 @@ class EvidenceSession:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, object]:
         self._running = _Running(nodeid=item.nodeid, tenant=tenant_of(item))
+        # for JUnit XML (xunit1 keeps them as each testcase's properties)
+        for name, value in (
+            ("tenant", self._running.tenant),
+            ("plan_section", plan_section_of(item)),
+        ):
+            if value is not None and (name, value) not in item.user_properties:
+                item.user_properties.append((name, value))
         if not is_scenario(item):
             self._start(scenario=item.name, feature=None, plan_section=plan_section_of(item))
         try:
@@ -159,6 +168,8 @@ class EvidenceSession:
         if is_worker(self.config):
             self.recorder.close()
             return
+        self._finishing = True
+        self._attach_ci_results()
         self.recorder.record(
             RunFinished(
                 run_id=self.run_id,
@@ -195,6 +206,20 @@ class EvidenceSession:
             _report(self.config, f"warning: {overdue}")
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _attach_ci_results(self) -> None:
+        """JUnit XML and Cucumber JSON that pytest wrote for this run (their writers finish
+        before this trylast hook), digested into the bundle. The file left for CI is
+        rewritten redacted, as the stored copy is."""
+        for option in ("xmlpath", "cucumber_json_path"):
+            value = getattr(self.config.option, option, None)
+            path = Path(value) if value else None
+            if path is None or not path.is_file():
+                continue
+            artifact = self.recorder.attach(path, name=path.name, kind="report")
+            stored = self.paths.out_dir / artifact.path
+            if stored.read_bytes() != path.read_bytes():
+                path.write_bytes(stored.read_bytes())
 
     def _start(self, *, scenario: str, feature: str | None, plan_section: str | None) -> None:
         running = self._running
@@ -247,7 +272,7 @@ class EvidenceSession:
             self.config.hook.pytest_mc_measurement_recorded(
                 config=self.config, record=record, measurement=body
             )
-        elif isinstance(body, Artifact):
+        elif isinstance(body, Artifact) and not self._finishing:
             self.config.hook.pytest_mc_artifact_recorded(
                 config=self.config,
                 record=record,

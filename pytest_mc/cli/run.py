@@ -15,6 +15,7 @@ from pytest_mc.cli.dod import DECISION_MARKDOWN, decide_from_bundle
 from pytest_mc.cli.options import catalog_option
 from pytest_mc.errors import McError
 from pytest_mc.evidence.bundle import read_bundle
+from pytest_mc.evidence.recorder import EvidencePaths
 from pytest_mc.evidence.signing import TrustedKeys, load_signing_key, load_trusted_keys
 from pytest_mc.outcomes import MAPPED_EXIT_KEY
 from pytest_mc.paths import project_dir
@@ -84,6 +85,7 @@ def run(
         require_change_allowed(profile, what=REHEARSAL_WORK)
     load_signing_key(signing_key)
     features = project_dir("features")
+    paths = EvidencePaths(out, release)
     argv = [
         str(features),
         f"--rootdir={features.parent}",
@@ -95,6 +97,13 @@ def run(
         release,
         "--alluredir",
         str(out / "allure-results"),
+        # CI's own formats; the session digests both into the bundle
+        f"--junitxml={paths.junit}",
+        "-o",
+        "junit_family=xunit1",  # the family that keeps each testcase's properties
+        "-o",
+        f"junit_suite_name=pytest-mc {release}",
+        f"--cucumber-json={paths.cucumber}",
     ]
     if catalog_path is not None:
         argv += ["--mc-catalog", str(catalog_path)]

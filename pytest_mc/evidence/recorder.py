@@ -56,6 +56,16 @@ class EvidencePaths:
     def artifacts(self) -> Path:
         return self.out_dir / "artifacts"
 
+    @property
+    def junit(self) -> Path:
+        """The run's scenarios as JUnit XML, for CI (written by `mc-verify run`)."""
+        return self.out_dir / f"junit-{self.release}.xml"
+
+    @property
+    def cucumber(self) -> Path:
+        """The run's scenarios as Cucumber JSON (written by `mc-verify run`)."""
+        return self.out_dir / f"cucumber-{self.release}.json"
+
 
 class EvidenceRecorder:
     """Appends judged, redacted records for one process (controller or xdist worker)."""
