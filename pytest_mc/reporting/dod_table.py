@@ -32,7 +32,15 @@ def print_dod(report: DodReport, console: Console | None = None) -> None:
         + (" (draft catalog)" if report.draft_catalog else "")
         + f" {report.catalog.digest[:19]}…, time scale {scales}"
     )
-    table = Table("DoD item", "value", "threshold", "verdict", "met", "rehearsal", "source")
+    # Verdicts are never cut; text wraps within its column at any terminal width from 100.
+    table = Table()
+    table.add_column("DoD item", ratio=3, overflow="fold")
+    table.add_column("value", ratio=2, overflow="fold")
+    table.add_column("threshold", ratio=2, overflow="fold")
+    table.add_column("verdict", no_wrap=True, min_width=len("inconclusive"))
+    table.add_column("met", no_wrap=True)
+    table.add_column("rehearsal", no_wrap=True)
+    table.add_column("source", ratio=3, overflow="fold")
     for item in report.items:
         style = _VERDICT_STYLE[item.verdict.value]
         table.add_row(

@@ -44,9 +44,16 @@ def print_summary(bundle: EvidenceBundle, console: Console | None = None) -> Non
             str(len(section.artifacts)),
         )
     console.print(sections)
-    dod = Table(
-        "DoD item", "tenant", "value", "rule", "verdict", "satisfied", title="Definition of Done"
-    )
+    # Names and verdicts are never cut (a terminal of 100 columns is enough for them); a long
+    # value (a note) wraps instead.
+    dod = Table(title="Definition of Done")
+    longest = max((len(row.qi_id) for row in bundle.dod), default=len("DoD item"))
+    dod.add_column("DoD item", no_wrap=True, min_width=max(longest, len("DoD item")))
+    dod.add_column("tenant", no_wrap=True)
+    dod.add_column("value", overflow="fold")
+    dod.add_column("rule", overflow="fold")
+    dod.add_column("verdict", no_wrap=True)
+    dod.add_column("satisfied", no_wrap=True)
     for row in bundle.dod:
         value = "-" if row.value is None else (row.note or f"{row.value:g}")
         dod.add_row(

@@ -33,9 +33,9 @@ from pytest_mc.reporting.summary import print_summary
 BundleOf = Callable[[Plan], Path]
 
 
-def rendered(draw: Callable[[Console], None]) -> list[str]:
+def rendered(draw: Callable[[Console], None], *, width: int = 240) -> list[str]:
     """What a rich printer writes, as plain lines."""
-    console = Console(record=True, width=240, color_system=None)
+    console = Console(record=True, width=width, color_system=None)
     draw(console)
     return console.export_text().splitlines()
 
@@ -336,3 +336,23 @@ def test_a_recorded_verdict_is_not_trusted_the_value_is_judged_again(
     item = evaluate_dod(evidence, catalog).item("p1_incidents")
 
     assert (item.verdict, item.value, item.reason) == (Verdict.FAIL, 2.0, "2 misses == 0")
+
+
+def test_at_100_columns_no_item_name_or_verdict_is_cut(
+    bundle_of: BundleOf, catalog: QiCatalog
+) -> None:
+    plan = Plan(time_scale=600, day_plan_seconds=3_600, streak_measured=True, pilot={})
+    bundle_path = bundle_of(plan)
+    bundle = read_bundle(bundle_path)
+    summary = rendered(lambda console: print_summary(bundle, console), width=100)
+    assert all(len(line) <= 100 for line in summary), max(summary, key=len)
+    first_cells = {row[0] for row in cells(summary)}
+    for row in bundle.dod:
+        assert row.qi_id in first_cells, (row.qi_id, first_cells)
+    evidence, _ = verified_evidence(bundle_path, catalog)
+    report = evaluate_dod(evidence, catalog)
+    table = rendered(lambda console: print_dod(report, console), width=100)
+    assert all(len(line) <= 100 for line in table), max(table, key=len)
+    verdicts = [row[3] for row in cells(table) if row[3]]
+    assert {item.verdict.value for item in report.items} <= set(verdicts), verdicts
+    assert not any("…" in verdict for verdict in verdicts), verdicts
