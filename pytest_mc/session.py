@@ -23,6 +23,7 @@ import pytest
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.drivers.toolchain import head_commit, tool_inventory
 from pytest_mc.errors import McError
+from pytest_mc.evidence.attestations import feature_digests, write_attestations
 from pytest_mc.evidence.publish import publish
 from pytest_mc.evidence.recorder import EvidencePaths, EvidenceRecorder
 from pytest_mc.evidence.records import (
@@ -91,6 +92,7 @@ class EvidenceSession:
         )
         self._running: _Running | None = None
         self._finishing = False  # after the last scenario: artifacts belong to the run
+        self._features: set[Path] = set()  # the feature files of the scenarios that ran
         self._scenarios = 0
         self._failed = 0
 
@@ -144,6 +146,9 @@ class EvidenceSession:
     def pytest_bdd_before_scenario(
         self, request: pytest.FixtureRequest, feature: object, scenario: object
     ) -> None:
+        filename = getattr(feature, "filename", None)
+        if filename:
+            self._features.add(Path(filename))
         if self._running is None or self._running.started:
             return
         self._start(
@@ -187,6 +192,13 @@ class EvidenceSession:
                 self.catalog,
                 key,
                 release=self.settings.release,
+            )
+            write_attestations(
+                bundle,
+                self.paths.bundle,
+                key,
+                features=feature_digests(self._features, self.config.rootpath),
+                version=_version("pytest-mc"),
             )
         except McError as exc:
             _report(self.config, f"evidence bundle not written: {exc}")

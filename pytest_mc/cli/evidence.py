@@ -69,6 +69,12 @@ def verify(
         f"{bundle}: verified — schema, {report.records} chained records in "
         f"{len(report.bundle.chains)} chain(s), views, {report.artifacts} artifacts, "
         f"signature by trusted key {report.signature.keyid}"
+        + (
+            f", {len(report.attestations)} attestations "
+            f"({', '.join(a.predicate_type for a in report.attestations)})"
+            if report.attestations
+            else ""
+        )
     )
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -250,18 +250,22 @@ def sign_bundle(
         predicateType="urn:pytest-mc:predicate:evidence-bundle:v1",
         predicate=SignedPredicate(**predicate, ephemeral_key=key.ephemeral),
     )
-    payload = statement.model_dump_json(by_alias=True).encode()
+    envelope = signed_envelope(statement.model_dump_json(by_alias=True).encode(), key)
+    envelope_path(bundle_path).write_text(
+        envelope.model_dump_json(indent=2, exclude_none=True) + "\n"
+    )
+    return envelope
+
+
+def signed_envelope(payload: bytes, key: SigningKey) -> DsseEnvelope:
+    """A DSSE envelope of an in-toto statement (`payload`), signed with `key`."""
     signature = key.private.sign(pae(PAYLOAD_TYPE, payload))
-    envelope = DsseEnvelope(
+    return DsseEnvelope(
         payloadType=PAYLOAD_TYPE,
         payload=base64.b64encode(payload).decode(),
         signatures=(DsseSignature(keyid=key.keyid, sig=base64.b64encode(signature).decode()),),
         public_key=base64.b64encode(key.public_raw).decode(),
     )
-    envelope_path(bundle_path).write_text(
-        envelope.model_dump_json(indent=2, exclude_none=True) + "\n"
-    )
-    return envelope
 
 
 def envelope_path(bundle_path: Path) -> Path:
@@ -288,35 +292,7 @@ def verify_signature(bundle_path: Path, *, trusted: TrustedKeys) -> SignatureChe
     where = envelope_path(bundle_path)
     if not where.exists():
         raise BundleError(f"signature {where} is missing; the bundle is unsigned")
-    document = read_json_object(where, what="signature", error=BundleError)
-    try:
-        envelope = DsseEnvelope.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise BundleError(
-            f"signature {where} is malformed: {dotted(first['loc'])}: {first['msg']}"
-        ) from None
-    try:
-        payload = base64.b64decode(envelope.payload, validate=True)
-        signatures = [base64.b64decode(s.sig, validate=True) for s in envelope.signatures]
-    except (ValueError, binascii.Error):
-        raise BundleError(f"signature {where}: not valid base64 (altered)") from None
-    signed = pae(envelope.payloadType, payload)
-    signer = _signer(signatures, signed, trusted.keys.values())
-    if signer is None:
-        hinted = _hinted_key(envelope)
-        signer = _signer(signatures, signed, [hinted] if hinted is not None else [])
-        if signer is None:
-            against = "any trusted key" if trusted else "the key the envelope names"
-            raise BundleError(
-                f"signature {where}: Ed25519 signature does not verify under {against}; the "
-                f"envelope or its statement was altered"
-            )
-    if envelope.payloadType != PAYLOAD_TYPE:
-        raise BundleError(
-            f"signature {where}: payloadType {quote(envelope.payloadType)} is not "
-            f"{PAYLOAD_TYPE!r}; this is not an evidence bundle's signature"
-        )
+    payload, signer = verified_payload(where, trusted=trusted, what="signature")
     statement = _statement(payload, where=where)
     digest = hashlib.sha256(_bundle_bytes(bundle_path)).hexdigest()
     subject = statement.subject[0]
@@ -330,6 +306,42 @@ def verify_signature(bundle_path: Path, *, trusted: TrustedKeys) -> SignatureChe
         ephemeral=statement.predicate.ephemeral_key,
         trusted=signer in trusted.keys.values(),
     )
+
+
+def verified_payload(where: Path, *, trusted: TrustedKeys, what: str) -> tuple[bytes, bytes]:
+    """The in-toto statement a DSSE envelope file signs, and the raw public key it verifies
+    under: a trusted key's or, when none of them signed, the envelope's hinted key (the
+    caller refuses that signer unless it is trusted). `BundleError` names what broke."""
+    document = read_json_object(where, what=what, error=BundleError)
+    try:
+        envelope = DsseEnvelope.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BundleError(
+            f"{what} {where} is malformed: {dotted(first['loc'])}: {first['msg']}"
+        ) from None
+    try:
+        payload = base64.b64decode(envelope.payload, validate=True)
+        signatures = [base64.b64decode(s.sig, validate=True) for s in envelope.signatures]
+    except (ValueError, binascii.Error):
+        raise BundleError(f"{what} {where}: not valid base64 (altered)") from None
+    signed = pae(envelope.payloadType, payload)
+    signer = _signer(signatures, signed, trusted.keys.values())
+    if signer is None:
+        hinted = _hinted_key(envelope)
+        signer = _signer(signatures, signed, [hinted] if hinted is not None else [])
+        if signer is None:
+            against = "any trusted key" if trusted else "the key the envelope names"
+            raise BundleError(
+                f"{what} {where}: Ed25519 signature does not verify under {against}; the "
+                f"envelope or its statement was altered"
+            )
+    if envelope.payloadType != PAYLOAD_TYPE:
+        raise BundleError(
+            f"{what} {where}: payloadType {quote(envelope.payloadType)} is not "
+            f"{PAYLOAD_TYPE!r}; this is not an in-toto statement's envelope"
+        )
+    return payload, signer
 
 
 def untrusted_signer(check: SignatureCheck, trusted: TrustedKeys) -> str:

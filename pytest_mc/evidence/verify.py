@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from pytest_mc.errors import BundleError
+from pytest_mc.evidence.attestations import AttestationCheck, check_attestations
 from pytest_mc.evidence.bundle import (
     BundleViews,
     ChainSegment,
@@ -46,6 +47,7 @@ class VerificationReport:
     records: int
     artifacts: int
     signature: SignatureCheck
+    attestations: tuple[AttestationCheck, ...] = ()
     warnings: list[str] = field(default_factory=list)
 
 
@@ -85,6 +87,13 @@ def verify_bundle(path: Path, catalog: QiCatalog, *, trusted: TrustedKeys) -> Ve
             f"{path.name}: schema, {records} chained records, views and {artifacts} artifacts "
             f"check out and the signature is valid, but {untrusted_signer(signature, trusted)}"
         )
+    attestations = check_attestations(path, trusted=trusted)
+    for attestation in attestations:
+        if not attestation.trusted:
+            raise BundleError(
+                f"{attestation.path.name}: its signature is valid, but the signer "
+                f"{attestation.keyid} is not a trusted key; it was not signed with the bundle"
+            )
     warnings = []
     if signature.ephemeral:
         warnings.append(
@@ -99,7 +108,12 @@ def verify_bundle(path: Path, catalog: QiCatalog, *, trusted: TrustedKeys) -> Ve
     if overdue is not None:
         warnings.append(overdue)
     return VerificationReport(
-        bundle=bundle, records=records, artifacts=artifacts, signature=signature, warnings=warnings
+        bundle=bundle,
+        records=records,
+        artifacts=artifacts,
+        signature=signature,
+        attestations=attestations,
+        warnings=warnings,
     )
 
 

@@ -1,8 +1,10 @@
 """`mc-verify run` writes the run's scenarios in CI's own formats, JUnit XML and Cucumber JSON,
-read here with a standard JUnit reader, and digests both into the bundle."""
+read here with a standard JUnit reader, and digests both into the bundle; beside the bundle it
+writes the standard attestations (docs/evidence.md), naming the bundle."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -13,6 +15,13 @@ from pathlib import Path
 import pytest
 from junitparser import Failure, JUnitXml, Properties, TestCase
 
+from pytest_mc.evidence.attestations import (
+    TEST_RESULT_PREDICATE,
+    VSA_PREDICATE,
+    attestation_path,
+    check_attestations,
+)
+from pytest_mc.evidence.signing import TrustedKeys
 from pytest_mc.settings import DEFAULT_RELEASE
 
 pytestmark = pytest.mark.integration
@@ -27,7 +36,7 @@ def _properties(case: TestCase) -> dict[str, str]:
     return {} if found is None else {p.name: p.value for p in found}
 
 
-def test_a_run_writes_junit_and_cucumber_and_digests_both(tmp_path: Path) -> None:
+def test_a_run_writes_junit_cucumber_and_the_attestations(tmp_path: Path) -> None:
     out = tmp_path / "dist"
     done = subprocess.run(
         [sys.executable, "-m", "pytest_mc.cli.main", "run", "--out", str(out), "-k", SELECTION],
@@ -54,7 +63,19 @@ def test_a_run_writes_junit_and_cucumber_and_digests_both(tmp_path: Path) -> Non
     scenarios = [element["name"] for feature in features for element in feature["elements"]]
     assert len(scenarios) == 2, scenarios
 
-    bundle = json.loads((out / f"evidence-{DEFAULT_RELEASE}.json").read_text())
+    bundle_path = out / f"evidence-{DEFAULT_RELEASE}.json"
+    attested = check_attestations(bundle_path, trusted=TrustedKeys.of([]))
+    assert [a.predicate_type for a in attested] == [TEST_RESULT_PREDICATE, VSA_PREDICATE]
+    test_result = json.loads(
+        base64.b64decode(
+            json.loads(attestation_path(bundle_path, "test-result").read_text())["payload"]
+        )
+    )["predicate"]
+    assert test_result["result"] == "FAILED"
+    assert len(test_result["passedTests"]) == len(test_result["failedTests"]) == 1
+    assert any(c["name"].endswith(".feature") for c in test_result["configuration"])
+
+    bundle = json.loads(bundle_path.read_text())
     digested = {a["name"]: a["sha256"] for a in bundle["run_wide"]["artifacts"]}
     for path in (junit, cucumber):
         assert digested[path.name] == hashlib.sha256(path.read_bytes()).hexdigest(), path.name
