@@ -1,4 +1,5 @@
-"""`mc-verify report ga-delta`, `dr schedule`, `dashboards privacy`: the plan §C artifacts.
+"""`mc-verify report ga-delta`, `report oscal`, `dr schedule`, `dashboards privacy`: the plan
+§C artifacts, and the evidence as OSCAL Assessment Results.
 
 Each command writes its files into `-o DIR` and prints one line per file. Exit codes
 (DESIGN §9): 0 written and nothing failed; 1 written, but the artifact shows the release
@@ -8,6 +9,7 @@ input (bundle, profile, catalog, option); 3 the target cannot be used.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +25,7 @@ from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.errors import InputError
 from pytest_mc.evidence.redaction import Redactor
 from pytest_mc.evidence.signing import TrustedKeys
+from pytest_mc.evidence.verify import verify_bundle
 from pytest_mc.integration.dr_schedule import (
     DrillRule,
     Weekday,
@@ -37,7 +40,8 @@ from pytest_mc.integration.ga_delta_models import REPORT_FILE
 from pytest_mc.integration.privacy_tiles import write_tiles
 from pytest_mc.policy.catalog import QiCatalog, load_catalog
 from pytest_mc.policy.verdict import Verdict
-from pytest_mc.settings import LOCAL_TARGET
+from pytest_mc.reporting.oscal import export_bytes
+from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
 from pytest_mc.target.loader import load_profile
 from pytest_mc.target.local import start_local_staging, stop_local_staging
 from pytest_mc.target.profile import TargetProfile
@@ -54,7 +58,7 @@ _OUT = click.option(
 
 @click.group(name="report")
 def report() -> None:
-    """Release reports from the evidence (plan §C): the GA delta report."""
+    """Release reports from the evidence: the GA delta report (plan §C), OSCAL results."""
 
 
 @click.group(name="dr")
@@ -122,6 +126,48 @@ def ga_delta(
     if failing:
         click.echo(f"GA-after fleet fails: {', '.join(failing)}", err=True)
         return 1
+    return 0
+
+
+@report.command(name="oscal")
+@click.argument(
+    "bundle",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(DEFAULT_OUT) / f"evidence-{DEFAULT_RELEASE}.json",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="File to write (default: assessment-results-RELEASE.json beside the bundle).",
+)
+@catalog_option()
+@public_key_option()
+def oscal(
+    bundle: Path, out_path: Path | None, catalog_path: Path | None, trusted: TrustedKeys
+) -> int:
+    """BUNDLE (verified first) as NIST OSCAL Assessment Results: one result per run, each DoD
+    item and validation gate an observation and a finding (docs/evidence.md)."""
+    verified = verify_bundle(bundle, load_catalog(catalog_path), trusted=trusted)
+    target = out_path or bundle.with_name(f"assessment-results-{verified.bundle.release}.json")
+    content = export_bytes(
+        verified.bundle,
+        bundle_name=bundle.name,
+        bundle_sha256=hashlib.sha256(bundle.read_bytes()).hexdigest(),
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    results = len(verified.bundle.runs)
+    click.echo(
+        f"{target}: OSCAL assessment results, {results} result(s), "
+        f"{len(verified.bundle.dod)} DoD findings"
+    )
+    if verified.bundle.rehearsal:
+        click.echo(
+            "warning: rehearsal evidence (time_scale != 1): no DoD item is satisfied", err=True
+        )
     return 0
 
 
