@@ -193,6 +193,33 @@ def segment(records: Sequence[ChainRecord]) -> ChainSegment:
     return ChainSegment(chain_id=records[0].hash, head=head_of(records), records=tuple(records))
 
 
+class _RunOwners:
+    """Which run a chain record belongs to. A writer that started a run (the session's
+    controller, a bake runner writing into the same chain from inside a scenario) owns its
+    records; a writer that never did (an xdist worker) writes for the run that was open on
+    its own when it started, never for a run nested in it: a bake's run_started in the
+    middle of a rollout scenario does not take the scenario's finish with it."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, str] = {}  # writer → the run it has open
+        self._last: dict[str, str] = {}  # writer → the run it started last
+        self._outer: str | None = None
+
+    def started(self, writer: str, run_id: str) -> None:
+        self._open.pop(writer, None)  # a run of this writer left open crashed: it ends here
+        if not self._open:
+            self._outer = run_id
+        self._open[writer] = run_id
+        self._last[writer] = run_id
+
+    def finished(self, writer: str, run_id: str) -> None:
+        if self._open.get(writer) == run_id:
+            del self._open[writer]
+
+    def run_of(self, writer: str) -> str | None:
+        return self._last.get(writer, self._outer)
+
+
 def materialize_views(chains: Sequence[ChainSegment], catalog: QiCatalog) -> BundleViews:
     """Compute every derived part of a bundle from its chains."""
     runs: list[RunSummary] = []
@@ -204,15 +231,17 @@ def materialize_views(chains: Sequence[ChainSegment], catalog: QiCatalog) -> Bun
     started_by_run: dict[str, int] = {}
     references: set[CatalogReference] = set()
     for chain in chains:
-        run_id: str | None = None  # the run the chain's records belong to, from run_started
+        owners = _RunOwners()
         for record in chain.records:
             body = record.body
+            run_id = owners.run_of(record.writer)
             if isinstance(body, RunStarted):
-                run_id = body.run_id
+                owners.started(record.writer, body.run_id)
                 references.add(body.catalog)
                 started_by_run[body.run_id] = len(runs)
                 runs.append(_run_summary(body, chain.chain_id, record.at))
             elif isinstance(body, RunFinished):
+                owners.finished(record.writer, body.run_id)
                 index = started_by_run.get(body.run_id)
                 if index is not None:
                     runs[index] = runs[index].model_copy(
