@@ -26,7 +26,12 @@ from pytest_mc.session import SESSION_KEY, EvidenceSession, is_worker, new_run_i
 from pytest_mc.settings import SETTINGS_KEY, add_options, resolve
 from pytest_mc.steps import STEP_MODULES
 from pytest_mc.target.loader import load_profile
-from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local_staging
+from pytest_mc.target.local import (
+    LocalStaging,
+    set_previous_state_aside,
+    start_local_staging,
+    stop_local_staging,
+)
 
 __all__ = ["mc_catalog", "mc_evidence", "mc_profile"]
 
@@ -180,6 +185,8 @@ def _restore_sigterm(config: pytest.Config) -> None:
 def _profile_path(config: pytest.Config, target: str, out_dir: Path) -> Path:
     if target != "local":
         return Path(target)
+    # a fresh staging for every run: an earlier run's is set aside, never started from
+    set_previous_state_aside(out_dir / "staging")
     staging = start_local_staging(out_dir / "staging")
     config.stash[_LOCAL_STAGING_KEY] = staging
     return staging.profile_path

@@ -39,9 +39,7 @@ def start_local_staging(
 
     `defects` names deliberate defects of the reference staging (`mc-staging up --defect`);
     only tests of the suite itself ask for them."""
-    # The console script sits next to this interpreter even when its bin/ is not on PATH.
-    beside = Path(sys.executable).parent / "mc-staging"
-    command = str(beside) if beside.is_file() else shutil.which("mc-staging")
+    command = _mc_staging_command()
     if command is None:
         raise ToolMissingError(
             "mc-staging not found on PATH; install pytest-mc with its extras "
@@ -74,6 +72,30 @@ def start_local_staging(
             f"mc-staging up printed no profile path (got {done.stdout[:200]!r})"
         ) from None
     return LocalStaging(state_dir=state_dir, profile_path=profile, command=command)
+
+
+def set_previous_state_aside(state_dir: Path) -> Path | None:
+    """Make room for a fresh reference staging in `state_dir`, which an earlier run may have
+    left (a rehearsal ends with tenants rolled back and paused, state the next one must not
+    start from). A staging still running there is stopped, and the directory is kept as
+    `<name>.previous` (replacing an older one) for whoever wants to read its logs; returns
+    that path, or None when there was nothing."""
+    if not state_dir.exists():
+        return None
+    command = _mc_staging_command()
+    if command is not None:
+        stop_local_staging(LocalStaging(state_dir, state_dir / "profile.yaml", command))
+    previous = state_dir.with_name(f"{state_dir.name}.previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    state_dir.rename(previous)
+    return previous
+
+
+def _mc_staging_command() -> str | None:
+    # The console script sits next to this interpreter even when its bin/ is not on PATH.
+    beside = Path(sys.executable).parent / "mc-staging"
+    return str(beside) if beside.is_file() else shutil.which("mc-staging")
 
 
 def stop_local_staging(staging: LocalStaging) -> None:
