@@ -9,6 +9,7 @@ over that window from the target's metrics. Promotion asks the target to advance
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -438,13 +439,7 @@ def earlier_waves_green(mc_profile: TargetProfile, mc_evidence: McEvidence, tena
             and r.body.tenant == other
             and r.body.qi_id in VALIDATION_GATES
         ]
-        failed = [
-            r.body
-            for r in records
-            if isinstance(r.body, ScenarioFinished)
-            and r.body.tenant == other
-            and r.body.outcome != "passed"
-        ]
+        failed = last_outcome_not_passed([r.body for r in records], other)
         # Stage gates pass or their scenario failed. The GA soak's slices also judge the gates,
         # and a slice's conflict rate rests on too few writes to be more than inconclusive:
         # what must not be there is a failed gate.
@@ -469,6 +464,17 @@ def earlier_waves_green(mc_profile: TargetProfile, mc_evidence: McEvidence, tena
             f"has been green for {streak.current_days} consecutive day(s) in this evidence, the "
             f"plan needs {needed.target:g} before expansion"
         )
+
+
+def last_outcome_not_passed(bodies: Sequence[object], tenant: str) -> list[ScenarioFinished]:
+    """The tenant's scenarios whose latest finish in the chain did not pass. The chain of an
+    output directory keeps every run's records: a scenario that failed in an earlier run and
+    passed since is not failing."""
+    latest: dict[str, ScenarioFinished] = {}
+    for body in bodies:
+        if isinstance(body, ScenarioFinished) and body.tenant == tenant:
+            latest[body.nodeid] = body
+    return [finish for finish in latest.values() if finish.outcome != "passed"]
 
 
 def _measured(judgement: Judgement) -> float | Ratio | None:
