@@ -9,29 +9,26 @@ over that window from the target's metrics. Promotion asks the target to advance
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from pytest_mc.dod.items import STREAK_QI
+from pytest_mc.dod.wave_order import wave_blockers
 from pytest_mc.drivers.chaos import run_experiment
 from pytest_mc.drivers.control import ControlClient
 from pytest_mc.drivers.control_models import STAGE_ORDER
-from pytest_mc.drivers.gates import VALIDATION_GATES, GateReading, GateWindow
+from pytest_mc.drivers.gates import GateReading, GateWindow
 from pytest_mc.drivers.k6 import K6Driver
 from pytest_mc.drivers.k6_models import UNIQUE_KEYS, K6Load
 from pytest_mc.drivers.lag_probe import ROUND_EVERY_WALL_SECONDS, BackgroundLagProbe, hidden_lag
 from pytest_mc.evidence.chain import read_chain, verify_chain
-from pytest_mc.evidence.records import DayVerdict, Measurement, ScenarioFinished
-from pytest_mc.evidence.streak import compute_streak
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.evaluator import WindowEvaluator
 from pytest_mc.metrics.source import MetricSource
 from pytest_mc.policy.crosscheck import StatedNumberMismatch, check_stated
 from pytest_mc.policy.traffic_split import SPLIT_CONFIDENCE, SPLIT_SAMPLE_REQUESTS, judge_split
-from pytest_mc.policy.verdict import Judgement, Ratio, Verdict, judge
+from pytest_mc.policy.verdict import Judgement, Ratio, Verdict
 from pytest_mc.session import SESSION_KEY
 from pytest_mc.steps.context import ScenarioContext
 from pytest_mc.steps.load import BackgroundLoad, record_k6_run
@@ -48,7 +45,6 @@ STAGE_QI = {
 HOLD_VUS = 4
 # Mostly writes: the conflict gate is judged on writes.
 HOLD_WRITE_SHARE = 0.8
-_WAVE_ORDER = {"ga": 0, "A": 1, "B": 2}
 
 
 @given(parsers.parse('tenant {tenant} is at stage "{stage}" of its rollout'))
@@ -417,64 +413,16 @@ def canary_split(
 
 @given(parsers.parse("every tenant of an earlier wave than {tenant} reached GA green"))
 def earlier_waves_green(mc_profile: TargetProfile, mc_evidence: McEvidence, tenant: str) -> None:
-    wave = mc_profile.tenant(tenant).wave
-    earlier = [
-        t.id
-        for t in mc_profile.tenants
-        if t.wave != "ga" and _WAVE_ORDER[t.wave] < _WAVE_ORDER[wave]
-    ]
     records = verify_chain(read_chain(mc_evidence.chain_path).records, where="the chain")
-    for other in earlier:
-        soak = [
-            r.body
-            for r in records
-            if isinstance(r.body, Measurement)
-            and r.body.tenant == other
-            and r.body.qi_id == "stage_ga_soak"
-        ]
-        gates = [
-            r.body
-            for r in records
-            if isinstance(r.body, Measurement)
-            and r.body.tenant == other
-            and r.body.qi_id in VALIDATION_GATES
-        ]
-        failed = last_outcome_not_passed([r.body for r in records], other)
-        # Stage gates pass or their scenario failed. The GA soak's slices also judge the gates,
-        # and a slice's conflict rate rests on too few writes to be more than inconclusive:
-        # what must not be there is a failed gate.
-        green = (
-            bool(soak)
-            and all(m.verdict == Verdict.PASS for m in soak)
-            and not any(m.verdict == Verdict.FAIL for m in gates)
-            and not failed
+    waves = {t.id: t.wave for t in mc_profile.tenants}
+    blockers = wave_blockers([r.body for r in records], waves, tenant, mc_evidence.catalog)
+    assert not blockers, (
+        f"gate wave order: wave {waves[tenant]} tenant {tenant} cannot start, "
+        + "; ".join(
+            f"earlier tenant {b.tenant} has not reached GA green in this evidence: {b.reason}"
+            for b in blockers
         )
-        assert green, (
-            f"gate wave order: wave {wave} tenant {tenant} cannot start, earlier tenant {other} "
-            f"has not reached GA green in this evidence"
-        )
-        days = [
-            r.body for r in records if isinstance(r.body, DayVerdict) and r.body.tenant == other
-        ]
-        streak = compute_streak(other, days)
-        needed = mc_evidence.catalog.get(STREAK_QI)
-        verdict = judge(needed, streak.current_days, samples=streak.days_judged).verdict
-        assert verdict == Verdict.PASS, (
-            f"gate wave order: wave {wave} tenant {tenant} cannot start, earlier tenant {other} "
-            f"has been green for {streak.current_days} consecutive day(s) in this evidence, the "
-            f"plan needs {needed.target:g} before expansion"
-        )
-
-
-def last_outcome_not_passed(bodies: Sequence[object], tenant: str) -> list[ScenarioFinished]:
-    """The tenant's scenarios whose latest finish in the chain did not pass. The chain of an
-    output directory keeps every run's records: a scenario that failed in an earlier run and
-    passed since is not failing."""
-    latest: dict[str, ScenarioFinished] = {}
-    for body in bodies:
-        if isinstance(body, ScenarioFinished) and body.tenant == tenant:
-            latest[body.nodeid] = body
-    return [finish for finish in latest.values() if finish.outcome != "passed"]
+    )
 
 
 def _measured(judgement: Judgement) -> float | Ratio | None:
