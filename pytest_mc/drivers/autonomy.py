@@ -24,7 +24,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from hashlib import sha256
@@ -227,15 +227,16 @@ class AutonomyDriver:
         self,
         command: str,
         cli_args: Sequence[str],
-        api_args: Mapping[str, object],
+        api_args: Callable[[], Mapping[str, object]],
         record: Path | None = None,
     ) -> tuple[Answer, Any]:
-        """One runbook command through the current channel. Over the API the result is
-        written to `record`, as the CLI's `--evidence FILE` (among `cli_args`) writes it."""
+        """One runbook command through the current channel. Over the API the arguments are
+        built only then (they read the record files the CLI is given by path) and the result
+        is written to `record`, as the CLI's `--evidence FILE` (among `cli_args`) writes it."""
         if self._api is None:
             return self._run(command, *cli_args)
         try:
-            done = self._api.attempt("autonomy", command, args=api_args)
+            done = self._api.attempt("autonomy", command, args=api_args())
         except InputError as exc:
             return Answer(command, 2, str(exc)), None
         if record is not None and done.result is not None:
@@ -277,7 +278,7 @@ class AutonomyDriver:
         answer, _data = self._runbook(
             "simulate",
             ("--tenant", tenant, "--op-set", op_set, "--evidence", str(path)),
-            {"tenant": tenant, "op_set": op_set},
+            lambda: {"tenant": tenant, "op_set": op_set},
             path,
         )
         record = _read(SimulationRecord, path, "autonomy simulate") if answer.done else None
@@ -299,19 +300,27 @@ class AutonomyDriver:
         requested = time.time()
         if self._api is not None:
             token = self._approve_over_api(simulation, record.tenant, ttl_seconds)
-            if isinstance(token, Answer):
-                return token, None
-            return Answer("approve", 0, ""), Approval(
-                token=token,
-                tenant=record.tenant,
-                simulation_id=record.simulation_id,
-                expires_at=requested + ttl_seconds,
-            )
+        else:
+            token = self._approve_over_cli(simulation, record.tenant, ttl_seconds)
+        if isinstance(token, Answer):
+            return token, None
+        approval = Approval(
+            token=token,
+            tenant=record.tenant,
+            simulation_id=record.simulation_id,
+            expires_at=requested + ttl_seconds,
+        )
+        return Answer("approve", 0, ""), approval
+
+    def _approve_over_cli(
+        self, simulation: Simulation, tenant: str, ttl_seconds: float
+    ) -> str | Answer:
+        """The token the control CLI printed, or the refusal (as an Answer)."""
         done = self.control.run(
             "autonomy",
             "approve",
             "--tenant",
-            record.tenant,
+            tenant,
             "--from-sim",
             str(simulation.path),
             "--ttl-seconds",
@@ -322,20 +331,14 @@ class AutonomyDriver:
         if code == 3 or code not in (0, 1, 2):
             raise UnreachableError(f"`autonomy approve` failed: {done.last_error_line()}")
         if code:
-            return Answer("approve", code, done.last_error_line()), None
+            return Answer("approve", code, done.last_error_line())
         token = done.stdout.strip()
         if not token or any(c.isspace() for c in token):
             raise UnreachableError(
                 f"`autonomy approve` printed {token[:20]!r}…, not one token; the target breaks "
                 "the contract (the token on stdout)"
             )
-        approval = Approval(
-            token=token,
-            tenant=record.tenant,
-            simulation_id=record.simulation_id,
-            expires_at=requested + ttl_seconds,
-        )
-        return Answer("approve", 0, ""), approval
+        return token
 
     def _approve_over_api(
         self, simulation: Simulation, tenant: str, ttl_seconds: float
@@ -344,7 +347,7 @@ class AutonomyDriver:
         answer, data = self._runbook(
             "approve",
             (),
-            {
+            lambda: {
                 "tenant": tenant,
                 "simulation": _record_object(simulation.path),
                 "ttl_seconds": ttl_seconds,
@@ -377,7 +380,7 @@ class AutonomyDriver:
         answer, data = self._runbook(
             "enact",
             args,
-            {
+            lambda: {
                 "tenant": tenant,
                 "approval_token": token,
                 "simulation": _record_object(simulation),
@@ -408,7 +411,7 @@ class AutonomyDriver:
         answer, _data = self._runbook(
             "compensate",
             ("--tenant", tenant, "--from-evidence", str(enactment), "--evidence", str(path)),
-            {"tenant": tenant, "enactment": _record_object(enactment)},
+            lambda: {"tenant": tenant, "enactment": _record_object(enactment)},
             path,
         )
         record = _read(CompensationRecord, path, "autonomy compensate") if answer.done else None
