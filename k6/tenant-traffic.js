@@ -24,6 +24,10 @@
 //   THRESHOLDS       k6 thresholds as JSON: {"metric": ["expression", ...], ...}
 //   THRESHOLDS_B64   the same JSON, base64url-encoded (used by the k6-operator manifest, whose
 //                    arguments must be free of spaces and shell characters)
+//   LATENCY_OBJECTIVE_MS  if set: the latency objective in ms (the bound of the p(95)
+//                    threshold); each request is counted slower than it or not
+//                    (mc_over_latency_objective), so runs split over several k6 processes can
+//                    be judged on their merged counts (percentiles do not merge)
 //
 // Thresholds come from the caller: pytest-mc derives them from the QI catalog and the tenant's
 // SLO baseline (pytest_mc/drivers/k6.py). Without THRESHOLDS this script applies safe
@@ -38,6 +42,8 @@
 //   mc_non_persisted       Rate     1 per ad-hoc query, 0 per persisted query
 //   mc_adhoc_refused       Counter  ad-hoc queries refused with 403 persisted_only
 //   mc_denied_requests     Counter  other 4xx answers except 404 (purpose, budget, residency)
+//   mc_over_latency_objective  Rate  1 per request slower than LATENCY_OBJECTIVE_MS, else 0
+//                          (only with LATENCY_OBJECTIVE_MS)
 import http from 'k6/http';
 import encoding from 'k6/encoding';
 import { check } from 'k6';
@@ -100,6 +106,12 @@ const VUS = positiveInt('VUS', 1);
 const DURATION = __ENV.DURATION || '10s';
 const ITERATIONS = __ENV.ITERATIONS ? positiveInt('ITERATIONS', 1) : null;
 const RUN_ID = __ENV.RUN_ID || 'standalone';
+const LATENCY_OBJECTIVE_MS = __ENV.LATENCY_OBJECTIVE_MS ? Number(__ENV.LATENCY_OBJECTIVE_MS) : null;
+if (LATENCY_OBJECTIVE_MS !== null && !(LATENCY_OBJECTIVE_MS > 0)) {
+  throw new Error(
+    `LATENCY_OBJECTIVE_MS must be a positive number, got ${JSON.stringify(__ENV.LATENCY_OBJECTIVE_MS)}`,
+  );
+}
 
 // gracefulStop bounds how long an iteration still in flight at the end may run on.
 const scenario = ITERATIONS
@@ -124,6 +136,7 @@ const adhocRequests = new Counter('mc_adhoc_requests');
 const nonPersisted = new Rate('mc_non_persisted');
 const adhocRefused = new Counter('mc_adhoc_refused');
 const deniedRequests = new Counter('mc_denied_requests');
+const overLatencyObjective = new Rate('mc_over_latency_objective');
 
 // Only 5xx and transport errors fail a request: the contract counts only those against the
 // error budget, while 4xx (404 on an unwritten key, 403 refusals) are the target's answers.
@@ -173,6 +186,10 @@ export default function () {
 
   (adhoc ? adhocRequests : persistedRequests).add(1, tags);
   nonPersisted.add(adhoc, tags);
+  if (LATENCY_OBJECTIVE_MS !== null) {
+    // the same figure k6 puts in http_req_duration
+    overLatencyObjective.add(res.timings.duration > LATENCY_OBJECTIVE_MS, tags);
+  }
   const code = res.status >= 400 && res.status < 500 ? errorCode(res) : '';
   if (adhoc && code === 'persisted_only') {
     adhocRefused.add(1, tags);

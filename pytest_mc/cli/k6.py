@@ -1,4 +1,5 @@
-"""``mc-verify k6 ...``: k6 helpers; ``operator-manifest`` writes a k6-operator TestRun.
+"""``mc-verify k6 ...``: k6 helpers; ``operator-manifest`` writes a k6-operator TestRun,
+``merge`` judges its runners' summaries as one run.
 
 The manifest carries the same script variables and catalog-derived thresholds as the local
 k6 driver, for a load that must be spread over several machines (docs/k6.md).
@@ -11,7 +12,9 @@ from pathlib import Path
 import click
 
 from pytest_mc.cli.options import catalog_option
-from pytest_mc.drivers.k6_models import K6Load
+from pytest_mc.drivers.k6 import K6Driver
+from pytest_mc.drivers.k6_merge import merge_summaries
+from pytest_mc.drivers.k6_models import K6Load, parse_summary
 from pytest_mc.drivers.k6_operator import operator_manifest
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.policy.timewindow import parse_duration
@@ -110,3 +113,39 @@ def operator_manifest_command(
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote TestRun {manifest.metadata.name} to {output}", err=True)
+
+
+@k6.command(name="merge")
+@click.option(
+    "--target",
+    "target_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Target profile YAML (the tenant's SLO baseline gives the thresholds).",
+)
+@click.option("--tenant", required=True, help="Tenant id the runners loaded, e.g. TENANT_004.")
+@catalog_option()
+@click.argument(
+    "summaries",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+)
+def merge_command(
+    target_path: Path, tenant: str, catalog_path: Path | None, summaries: tuple[Path, ...]
+) -> None:
+    """Judge the thresholds over the merged counts of every runner's --summary-export file
+    (the pods of one k6-operator TestRun); exit 1 when one is crossed over the whole run."""
+    qi_catalog = load_catalog(catalog_path)
+    profile = load_profile(target_path, qi_catalog)
+    thresholds = K6Driver(profile, qi_catalog).thresholds(tenant)
+    merged = merge_summaries([parse_summary(path, thresholds) for path in summaries], thresholds)
+    click.echo(
+        f"{len(summaries)} runner(s) of {tenant}: {merged.requests} requests, "
+        f"{merged.failed_requests} failed"
+    )
+    for result in merged.thresholds:
+        verdict = "passed" if result.passed else "CROSSED"
+        click.echo(f"  {verdict:<8} {result.metric} {result.expression}  ({result.source})")
+    if not merged.thresholds_passed:
+        raise click.exceptions.Exit(1)

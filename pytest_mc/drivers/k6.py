@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from pytest_mc.drivers.k6_models import (
+    ExecutionSegment,
     K6Binary,
     K6BinarySource,
     K6Load,
@@ -43,6 +44,10 @@ TENANT_SCRIPT = "tenant-traffic.js"
 _RUN_OVERHEAD_SECONDS = 30.0
 _VERSION_PATTERN = re.compile(r"\bv?(\d+\.\d+\.\d+[0-9A-Za-z.+-]*)")
 _COMPLEMENT: dict[Comparator, str] = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "=="}
+# k6's percentile threshold with an upper bound: `p(95)<=250`, `p(99.9)<80`
+LATENCY_PERCENTILE = re.compile(
+    r"p\((?P<pct>\d+(?:\.\d+)?)\)(?P<op><=|<)(?P<bound>\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
+)
 
 
 class K6RunError(TargetError):
@@ -191,10 +196,26 @@ def tenant_script() -> Path:
     return project_dir("k6") / TENANT_SCRIPT
 
 
+def latency_objective_ms(thresholds: K6Thresholds) -> float | None:
+    """The bound of the run's latency percentile threshold (`p(95)<=250` gives 250), which the
+    script counts every request against so that split runs can be judged on merged counts."""
+    for spec in thresholds.items:
+        match = LATENCY_PERCENTILE.fullmatch(spec.expression)
+        if spec.metric == "http_req_duration" and match is not None:
+            return float(match.group("bound"))
+    return None
+
+
 def script_env(
-    profile: TargetProfile, tenant: str, load: K6Load, *, run_id: str
+    profile: TargetProfile,
+    tenant: str,
+    load: K6Load,
+    *,
+    run_id: str,
+    thresholds: K6Thresholds | None = None,
 ) -> tuple[tuple[str, str], ...]:
-    """The `-e NAME=VALUE` pairs of a run, without thresholds (callers add them their way)."""
+    """The `-e NAME=VALUE` pairs of a run, without thresholds (callers add them their way;
+    given here, they only set the latency objective the script counts requests against)."""
     pairs: list[tuple[str, str]] = [
         ("GLB_URL", profile.glb_url),
         ("TENANT", tenant),
@@ -208,6 +229,9 @@ def script_env(
     if load.iterations is not None:
         pairs.append(("ITERATIONS", str(load.iterations)))
     pairs.append(("RUN_ID", run_id))
+    objective = None if thresholds is None else latency_objective_ms(thresholds)
+    if objective is not None:
+        pairs.append(("LATENCY_OBJECTIVE_MS", format_number(objective)))
     return tuple(pairs)
 
 
@@ -253,8 +277,10 @@ class K6Driver:
         summary_path: Path,
         run_id: str,
         thresholds: K6Thresholds | None = None,
+        segment: ExecutionSegment | None = None,
     ) -> list[str]:
-        """The exact k6 command line of a run (recorded, so a run can be repeated by hand)."""
+        """The exact k6 command line of a run (recorded, so a run can be repeated by hand);
+        with `segment`, the share of the load one of several processes runs."""
         chosen = thresholds if thresholds is not None else self.thresholds(tenant_id)
         argv = [
             str(self.binary.path),
@@ -264,7 +290,14 @@ class K6Driver:
             "--summary-export",
             str(summary_path),
         ]
-        pairs = (*script_env(self.profile, tenant_id, load, run_id=run_id),)
+        if segment is not None:
+            argv += [
+                "--execution-segment",
+                segment.segment,
+                "--execution-segment-sequence",
+                segment.sequence,
+            ]
+        pairs = (*script_env(self.profile, tenant_id, load, run_id=run_id, thresholds=chosen),)
         pairs += (("THRESHOLDS", chosen.as_k6_json()),)
         for name, value in pairs:
             argv += ["-e", f"{name}={value}"]
@@ -279,8 +312,10 @@ class K6Driver:
         work_dir: Path,
         run_id: str = "pytest-mc",
         thresholds: K6Thresholds | None = None,
+        segment: ExecutionSegment | None = None,
     ) -> K6Result:
         """Run the load against `tenant_id`; the summary JSON is written into `work_dir`.
+        With `segment`, only that share of the load (one of several processes).
 
         Crossed thresholds (k6 exit 99) are returned in the result; any other failure of k6
         raises `K6RunError`, and a run that outlives its bound raises `UnreachableError`.
@@ -293,10 +328,16 @@ class K6Driver:
             )
         chosen = thresholds if thresholds is not None else derive_thresholds(self.catalog, tenant)
         work_dir.mkdir(parents=True, exist_ok=True)
-        summary_path = work_dir / f"k6-summary-{tenant.id}-{run_id}.json"
+        part = "" if segment is None else f"-segment-{segment.index}"
+        summary_path = work_dir / f"k6-summary-{tenant.id}-{run_id}{part}.json"
         summary_path.unlink(missing_ok=True)
         argv = self.argv(
-            tenant.id, load, summary_path=summary_path, run_id=run_id, thresholds=chosen
+            tenant.id,
+            load,
+            summary_path=summary_path,
+            run_id=run_id,
+            thresholds=chosen,
+            segment=segment,
         )
         timeout = load.duration_seconds + _RUN_OVERHEAD_SECONDS
         done = self.runner.run_checked(argv, tool="k6", timeout=timeout, env=K6_ENV)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pytest_mc.errors import InputError
 from pytest_mc.evidence.records import ActivityRecord, Sha256Hex, ToolRun
@@ -76,6 +76,54 @@ class K6Load(BaseModel):
     def k6_duration(self) -> str:
         """The duration in k6's syntax, in whole milliseconds (k6 accepts "1500ms")."""
         return f"{max(1, round(self.duration_seconds * 1000))}ms"
+
+
+class ExecutionSegment(BaseModel):
+    """One of `count` equal shares of a run, as k6 execution segments split it (the way
+    k6-operator splits a TestRun over its runner pods): `--execution-segment 1/3:2/3
+    --execution-segment-sequence 0,1/3,2/3,1`."""
+
+    model_config = _STRICT
+    index: int = Field(ge=0)
+    count: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _within(self) -> ExecutionSegment:
+        if self.index >= self.count:
+            raise ValueError(f"segment {self.index} of {self.count} does not exist")
+        return self
+
+    @classmethod
+    def split(cls, count: int) -> tuple[ExecutionSegment, ...]:
+        """All `count` segments of a run, in order."""
+        return tuple(cls(index=index, count=count) for index in range(count))
+
+    @classmethod
+    def split_load(cls, load: K6Load, count: int, *, runners: str) -> tuple[ExecutionSegment, ...]:
+        """The segments of `load` over `count` runners (named in the error: "runner pods",
+        "k6 processes"), refused when a runner would get no VU."""
+        if count < 1:
+            raise InputError(f"parallelism must be at least 1, got {count}")
+        if load.vus < count:
+            raise InputError(
+                f"{load.vus} VUs cannot be split over {count} {runners} (some would get "
+                f"none); use at least {count} VUs or fewer {runners}"
+            )
+        return cls.split(count)
+
+    @staticmethod
+    def _point(numerator: int, count: int) -> str:
+        if numerator == 0:
+            return "0"
+        return "1" if numerator == count else f"{numerator}/{count}"
+
+    @property
+    def segment(self) -> str:
+        return f"{self._point(self.index, self.count)}:{self._point(self.index + 1, self.count)}"
+
+    @property
+    def sequence(self) -> str:
+        return ",".join(self._point(n, self.count) for n in range(self.count + 1))
 
 
 class ThresholdSpec(BaseModel):
@@ -144,6 +192,14 @@ class K6Summary(BaseModel):
     checks_failed: int = Field(default=0, ge=0)
     iterations: int = Field(default=0, ge=0)
     latency_ms: TrendStats | None = None
+    over_latency_objective: int | None = Field(
+        default=None,
+        ge=0,
+        description="requests slower than the latency objective (mc_over_latency_objective)",
+    )
+    latency_timed: int | None = Field(
+        default=None, ge=0, description="requests timed against the latency objective"
+    )
     thresholds: tuple[ThresholdResult, ...] = ()
 
     @property
@@ -264,6 +320,7 @@ def parse_summary(path: Path, thresholds: K6Thresholds | None = None) -> K6Summa
     non_persisted = metrics.get("mc_non_persisted")
     checks = metrics.get("checks")
     duration = metrics.get("http_req_duration")
+    over_objective = metrics.get("mc_over_latency_objective")
     requests = _count(metrics.get("http_reqs"))
     results: list[ThresholdResult] = []
     for name in sorted(metrics):
@@ -309,5 +366,9 @@ def parse_summary(path: Path, thresholds: K6Thresholds | None = None) -> K6Summa
             p95=duration.p95,
             p99=duration.p99,
         ),
+        over_latency_objective=None if over_objective is None else over_objective.passes or 0,
+        latency_timed=None
+        if over_objective is None
+        else (over_objective.passes or 0) + (over_objective.fails or 0),
         thresholds=tuple(results),
     )

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_mc.drivers.k6 import TENANT_SCRIPT, derive_thresholds, script_env
-from pytest_mc.drivers.k6_models import K6Load, K6Thresholds
+from pytest_mc.drivers.k6_models import ExecutionSegment, K6Load, K6Thresholds
 from pytest_mc.errors import InputError
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.target.profile import TargetProfile
@@ -89,7 +89,7 @@ def operator_arguments(
     profile: TargetProfile, tenant: str, load: K6Load, thresholds: K6Thresholds, *, run_id: str
 ) -> str:
     """`spec.arguments`: the local driver's `-e` variables, thresholds base64url-encoded."""
-    pairs = (*script_env(profile, tenant, load, run_id=run_id),)
+    pairs = (*script_env(profile, tenant, load, run_id=run_id, thresholds=thresholds),)
     pairs += (("THRESHOLDS_B64", _b64url(thresholds.as_k6_json())),)
     if load.purpose == "":
         raise InputError(
@@ -117,13 +117,7 @@ def operator_manifest(
         tenant = profile.tenant(tenant_id)
     except KeyError as exc:
         raise InputError(str(exc.args[0])) from None
-    if parallelism < 1:
-        raise InputError(f"parallelism must be at least 1, got {parallelism}")
-    if load.vus < parallelism:
-        raise InputError(
-            f"{load.vus} VUs cannot be split over {parallelism} runner pods (some would get "
-            f"none); use at least {parallelism} VUs or fewer pods"
-        )
+    ExecutionSegment.split_load(load, parallelism, runners="runner pods")
     resource = name or f"mc-{tenant.id.lower().replace('_', '-')}-{run_id.lower()}"
     resource = re.sub(r"[^a-z0-9-]", "-", resource)[:53].strip("-")
     for label, value in (("name", resource), ("config map", config_map)):

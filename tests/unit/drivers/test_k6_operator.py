@@ -74,8 +74,13 @@ def test_the_arguments_carry_the_local_runs_variables_and_thresholds(catalog: Qi
     manifest = operator_manifest(profile(), catalog, "TENANT_004", load, parallelism=4)
     env = arguments_env(manifest.spec.arguments)
     encoded = env.pop("THRESHOLDS_B64")
-    assert env == dict(script_env(profile(), "TENANT_004", load, run_id="pytest-mc"))
-    thresholds = derive_thresholds(catalog, profile().tenant("TENANT_004")).as_k6_json()
+    derived = derive_thresholds(catalog, profile().tenant("TENANT_004"))
+    assert env == dict(
+        script_env(profile(), "TENANT_004", load, run_id="pytest-mc", thresholds=derived)
+    )
+    # each pod counts its requests against the latency bound, so the pods' summaries merge
+    assert env["LATENCY_OBJECTIVE_MS"] == "250"
+    thresholds = derived.as_k6_json()
     padded = encoded + "=" * (-len(encoded) % 4)
     assert base64.urlsafe_b64decode(padded).decode() == thresholds
     assert manifest.metadata.annotations["pytest-mc/thresholds"] == thresholds
