@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from pytest_mc.drivers.k6 import K6Driver, K6RunError
-from pytest_mc.drivers.k6_models import UNIQUE_KEYS, K6Load, K6Result, K6Thresholds
+from pytest_mc.drivers.k6_models import UNIQUE_KEYS, K6Load, K6Result
 from pytest_mc.drivers.runner import ToolRunner
 from pytest_mc.policy.catalog import QiCatalog
 from pytest_mc.target.profile import TargetProfile
@@ -35,28 +35,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class _AddressedK6(K6Driver):
-    """The k6 driver with k6's REST API on a chosen loopback port (to stop a run early)."""
-
-    def __init__(self, base: K6Driver, port: int) -> None:
-        super().__init__(base.profile, base.catalog, runner=base.runner, binary=base.binary)
-        self.port = port
-
-    def argv(
-        self,
-        tenant_id: str,
-        load: K6Load,
-        *,
-        summary_path: Path,
-        run_id: str,
-        thresholds: K6Thresholds | None = None,
-    ) -> list[str]:
-        argv = super().argv(
-            tenant_id, load, summary_path=summary_path, run_id=run_id, thresholds=thresholds
-        )
-        return [*argv[:2], "--address", f"127.0.0.1:{self.port}", *argv[2:]]
-
-
 class Segment:
     """One k6 run in a background thread; joined (and recorded) from the main thread."""
 
@@ -67,7 +45,10 @@ class Segment:
         self.run_id = run_id
         self.load = load
         self.summary_path = work_dir / f"k6-summary-{tenant}-{run_id}.json"
-        self._driver = _AddressedK6(driver, free_port())
+        self.report_path = work_dir / f"k6-report-{tenant}-{run_id}.html"
+        # k6's REST API on a free loopback port: `stop` ends the run through it
+        self.port = free_port()
+        self._driver = driver.with_api(f"127.0.0.1:{self.port}")
         self.result: K6Result | None = None
         self.error: BaseException | None = None
         self.stopped = False
@@ -95,7 +76,7 @@ class Segment:
             # k6 not listening yet or already gone: the join below bounds the wait
             with contextlib.suppress(httpx.HTTPError):
                 httpx.patch(
-                    f"http://127.0.0.1:{self._driver.port}/v1/status",
+                    f"http://127.0.0.1:{self.port}/v1/status",
                     json={"data": {"type": "status", "id": "default", "attributes": _STOPPED}},
                     timeout=5.0,
                 )

@@ -455,6 +455,13 @@ class Bake:
                 kind="k6-summary",
                 tenant=self.tenant.id,
             )
+        if segment.report_path.is_file():
+            self.recorder.attach(
+                segment.report_path,
+                name=f"k6-report-{self.tenant.id}-{segment.run_id}.html",
+                kind="k6-report",
+                tenant=self.tenant.id,
+            )
 
     def _slices(
         self,

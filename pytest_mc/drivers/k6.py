@@ -235,6 +235,21 @@ def script_env(
     return tuple(pairs)
 
 
+def dashboard_export_env(report_path: Path, duration_seconds: float) -> dict[str, str]:
+    """k6's web dashboard with its HTTP server off (port -1), exporting its self-contained
+    HTML report to `report_path` at the end of the run. The dashboard snapshots the metrics
+    every period; a run needs at least a snapshot or two for a report, so the period is a
+    twentieth of the run (between 100 ms and k6's default 10 s). A run of about a second or
+    less ends before its first snapshot and writes no report."""
+    period_ms = min(10_000, max(100, round(duration_seconds * 1000 / 20)))
+    return {
+        "K6_WEB_DASHBOARD": "true",
+        "K6_WEB_DASHBOARD_PORT": "-1",
+        "K6_WEB_DASHBOARD_PERIOD": f"{period_ms}ms",
+        "K6_WEB_DASHBOARD_EXPORT": str(report_path),
+    }
+
+
 def _tenant(profile: TargetProfile, tenant_id: str) -> Tenant:
     try:
         return profile.tenant(tenant_id)
@@ -253,12 +268,27 @@ class K6Driver:
         runner: ToolRunner | None = None,
         binary: K6Binary | None = None,
         script: Path | None = None,
+        api_address: str = "",
     ) -> None:
         self.profile = profile
         self.catalog = catalog
         self.runner = runner or ToolRunner()
         self._binary = binary
         self.script = script if script is not None else tenant_script()
+        # k6's REST API: off ("") unless a caller needs it (the bake stops runs through it, on
+        # a free loopback port), so concurrent runs never contend for k6's default port 6565
+        self.api_address = api_address
+
+    def with_api(self, address: str) -> K6Driver:
+        """The same driver with k6's REST API listening on `address` (host:port)."""
+        return K6Driver(
+            self.profile,
+            self.catalog,
+            runner=self.runner,
+            binary=self.binary,
+            script=self.script,
+            api_address=address,
+        )
 
     @property
     def binary(self) -> K6Binary:
@@ -285,6 +315,8 @@ class K6Driver:
         argv = [
             str(self.binary.path),
             "run",
+            "--address",
+            self.api_address,
             "--quiet",
             "--no-color",
             "--summary-export",
@@ -339,8 +371,11 @@ class K6Driver:
             thresholds=chosen,
             segment=segment,
         )
+        report_path = summary_path.with_name(f"k6-report-{tenant.id}-{run_id}{part}.html")
+        report_path.unlink(missing_ok=True)
         timeout = load.duration_seconds + _RUN_OVERHEAD_SECONDS
-        done = self.runner.run_checked(argv, tool="k6", timeout=timeout, env=K6_ENV)
+        env = {**K6_ENV, **dashboard_export_env(report_path, load.duration_seconds)}
+        done = self.runner.run_checked(argv, tool="k6", timeout=timeout, env=env)
         code = done.activity.exit_code
         if code not in (0, THRESHOLDS_CROSSED_EXIT):
             raise K6RunError(
@@ -367,6 +402,7 @@ class K6Driver:
             summary=summary,
             summary_path=summary_path,
             summary_sha256=file_sha256(summary_path),
+            report_path=report_path if report_path.is_file() else None,
             exit_code=code,
             activity=done.activity,
         )

@@ -242,6 +242,11 @@ class K6Result(BaseModel):
     summary: K6Summary
     summary_path: Path
     summary_sha256: Sha256Hex
+    report_path: Path | None = Field(
+        default=None,
+        description="k6's web-dashboard HTML report (None: the run ended before its first "
+        "snapshot, about a second)",
+    )
     exit_code: int
     activity: ActivityRecord
 

@@ -173,7 +173,9 @@ class EnactmentAudit(BaseModel):
     detail: str | None = None
 
 
-ArtifactKind = Literal["k6-summary", "chaos-journal", "chart", "log", "json", "report", "other"]
+ArtifactKind = Literal[
+    "k6-summary", "k6-report", "chaos-journal", "chart", "log", "json", "report", "other"
+]
 
 
 class Artifact(BaseModel):

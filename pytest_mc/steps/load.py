@@ -103,8 +103,9 @@ def record_k6_run(
     *,
     label: str | None = None,
 ) -> None:
-    """Record a k6 run as evidence: the tool run (version, binary sha256), the summary as an
-    artifact (named after the tenant and `label`), and the run in the scenario context."""
+    """Record a k6 run as evidence: the tool run (version, binary sha256), the summary and k6's
+    HTML report as artifacts (named after the tenant and `label`), and the run in the
+    scenario context."""
     mc_evidence.tool_run(
         result.activity,
         tenant=tenant,
@@ -117,6 +118,13 @@ def record_k6_run(
         kind="k6-summary",
         tenant=tenant,
     )
+    if result.report_path is not None:
+        mc_evidence.attach(
+            result.report_path,
+            name=f"k6-report-{tenant}{f'-{label}' if label else ''}.html",
+            kind="k6-report",
+            tenant=tenant,
+        )
     mc_context.k6_results.append(result)
 
 

@@ -27,6 +27,7 @@ from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.policy.crosscheck import check_stated
 from pytest_mc.policy.verdict import Ratio, Verdict, lower_bound
 from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.load import record_k6_run
 from pytest_mc.target.profile import TargetProfile
 
 # Stimuli, not policy: how much a step sends. Every threshold comes from the catalog or the
@@ -178,16 +179,7 @@ def k6_traffic_profile(
         tenant, load, work_dir=tmp_path_factory.mktemp("k6"), run_id=mc_evidence.run_id
     )
     after = counter_by(mc_metrics, "mc_requests_total", tenant, "persisted")
-    mc_evidence.tool_run(
-        result.activity,
-        tenant=tenant,
-        version=result.binary.version,
-        binary_sha256=result.binary.sha256,
-    )
-    mc_evidence.attach(
-        result.summary_path, name=f"k6-summary-{tenant}.json", kind="k6-summary", tenant=tenant
-    )
-    mc_context.k6_results.append(result)
+    record_k6_run(mc_evidence, mc_context, tenant, result)
     mc_readiness.target_counts = delta(after, before)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from pathlib import Path
 from typing import Protocol
@@ -138,3 +139,17 @@ def test_the_same_writes_on_a_shared_key_space_conflict(
     """The contrast that shows the conflict counter would see a load-made conflict."""
     _, conflicts = _all_writes(reference_staging, tmp_path, 2)
     assert conflicts > 0
+
+
+def test_a_run_leaves_k6s_own_html_report_self_contained(
+    reference_staging: Staging, tmp_path: Path
+) -> None:
+    driver = K6Driver(reference_staging.profile, reference_staging.catalog)
+    result = driver.run("TENANT_001", K6Load(vus=1, duration_seconds=3), work_dir=tmp_path)
+    assert result.report_path is not None, "k6 wrote no web-dashboard report"
+    html = result.report_path.read_text(encoding="utf-8")
+    assert "<html" in html.lower() and html.rstrip().endswith("</html>")
+    # one file an auditor opens offline: nothing it loads from elsewhere
+    assert not re.search(r"""(?:src|href)\s*=\s*["']https?://""", html)
+    # the dashboard ran with its HTTP server off, and k6's REST API too
+    assert tuple(result.activity.argv[2:4]) == ("--address", "")
