@@ -17,11 +17,13 @@ from typing import Any, ParamSpec, TypeVar
 import pytest
 
 from pytest_mc import hookspecs
+from pytest_mc.drivers.target_check import require_target_contract
 from pytest_mc.errors import McError
 from pytest_mc.fixtures import mc_catalog, mc_evidence, mc_profile
 from pytest_mc.items import TAG_MARKERS, in_plan_sections, parse_plan_sections
 from pytest_mc.outcomes import OutcomeClassifier
 from pytest_mc.policy.catalog import load_catalog
+from pytest_mc.reporting.target_check_table import print_target_check
 from pytest_mc.session import SESSION_KEY, EvidenceSession, is_worker, new_run_id
 from pytest_mc.settings import SETTINGS_KEY, add_options, resolve
 from pytest_mc.steps import STEP_MODULES
@@ -92,6 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
             run_id = new_run_id()
             profile_path = _profile_path(config, settings.target, settings.out_dir)
         profile = load_profile(profile_path, catalog)
+        if settings.target_check and workerinput is None:
+            require_target_contract(profile, print_target_check)
     except McError as exc:
         _stop_local(config)
         pytest.exit(f"pytest-mc: {exc}", returncode=exc.exit_code)

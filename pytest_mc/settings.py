@@ -27,6 +27,7 @@ class McSettings:
     release: str
     catalog: Path | None
     signing_key: Path | None
+    target_check: bool = False
 
     @property
     def target_is_local(self) -> bool:
@@ -42,6 +43,11 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("release", "release the evidence is for (bundle file evidence-RELEASE.json)", DEFAULT_RELEASE),
     ("catalog", "QI catalog YAML (default: the frozen catalog shipped with pytest-mc)", ""),
     ("signing_key", "PEM Ed25519 key to sign the bundle (default: ephemeral, marked so)", ""),
+    (
+        "target_check",
+        "yes: check the whole target contract before any scenario (mc-verify target check)",
+        "no",
+    ),
 )
 
 
@@ -81,4 +87,13 @@ def resolve(config: pytest.Config) -> McSettings:
         release=values["release"],
         catalog=path("catalog"),
         signing_key=path("signing_key"),
+        target_check=_yes(values["target_check"], "target_check"),
     )
+
+
+def _yes(value: str, name: str) -> bool:
+    if value.lower() in ("yes", "true", "1"):
+        return True
+    if value.lower() in ("no", "false", "0", ""):
+        return False
+    raise pytest.UsageError(f"--mc-{name.replace('_', '-')} {value!r}: write yes or no")

@@ -22,12 +22,14 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from pytest_mc.bake.plan import make_plan
 from pytest_mc.bake.runner import BakeRequest, BakeResult, LiveGate, run_bake
 from pytest_mc.cli.options import catalog_option
+from pytest_mc.drivers.target_check import require_target_contract
 from pytest_mc.errors import InputError
 from pytest_mc.evidence.records import BakeCheckpoint, BakePlanInfo, DayVerdict
 from pytest_mc.evidence.signing import load_signing_key
 from pytest_mc.evidence.streak import GreenStreak
 from pytest_mc.policy.catalog import load_catalog
 from pytest_mc.policy.timewindow import DAY_PLAN_SECONDS, format_duration, parse_duration
+from pytest_mc.reporting.target_check_table import print_target_check
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
 from pytest_mc.target.loader import load_profile
 from pytest_mc.target.local import LocalStaging, start_local_staging, stop_local_staging
@@ -150,6 +152,12 @@ def _chaos(values: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
     multiple=True,
     help="Run a chaos experiment at a slice: SLICE:EXPERIMENT (repeatable).",
 )
+@click.option(
+    "--target-check/--no-target-check",
+    default=True,
+    show_default=True,
+    help="Check the whole target contract before the bake (mc-verify target check).",
+)
 def bake(
     tenant: str,
     target: str,
@@ -163,6 +171,7 @@ def bake(
     catalog_path: Path | None,
     signing_key: Path | None,
     chaos: tuple[str, ...],
+    target_check: bool,
 ) -> int:
     """Bake TENANT under k6 load for the plan's 24h, judging gates per slice and days.
 
@@ -183,6 +192,8 @@ def bake(
         else:
             profile_path = Path(target)
         profile = load_profile(profile_path, loaded_catalog)
+        if target_check:  # a missing capability is found now, not at hour 20 of the bake
+            require_target_contract(profile, print_target_check)
         plan = None
         if resume:
             if duration or days or slice_length or day_length != "24h":

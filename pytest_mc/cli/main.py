@@ -19,6 +19,7 @@ from pytest_mc.cli.integrate import dashboards, dr, report
 from pytest_mc.cli.k6 import k6
 from pytest_mc.cli.qi import qi
 from pytest_mc.cli.run import run
+from pytest_mc.cli.target import target
 from pytest_mc.errors import McError
 
 
@@ -32,6 +33,7 @@ cli.add_command(qi)
 cli.add_command(evidence)
 cli.add_command(run)
 cli.add_command(k6)
+cli.add_command(target)
 cli.add_command(bake)
 cli.add_command(report)
 cli.add_command(dr)

@@ -95,6 +95,9 @@ def run(
         str(out),
         "--mc-release",
         release,
+        # the whole contract checked before the first scenario (docs/target-contract.md)
+        "--mc-target-check",
+        "yes",
         "--alluredir",
         str(out / "allure-results"),
         # CI's own formats; the session digests both into the bundle

@@ -96,6 +96,20 @@ def _parse_labels(line: str, position: int, line_number: int) -> tuple[dict[str,
         labels[name] = "".join(chars)
 
 
+def declared_metrics(text: str) -> set[str]:
+    """The metric families a text exposition declares (`# TYPE name type`), samples or not: a
+    labelled counter nobody has incremented yet is declared before its first series. A
+    counter declared without its `_total` (OpenMetrics style) is named with it too."""
+    names: set[str] = set()
+    for raw in text.splitlines():
+        parts = raw.split()
+        if len(parts) >= 4 and parts[0] == "#" and parts[1] == "TYPE":
+            names.add(parts[2])
+            if parts[3] == "counter" and not parts[2].endswith("_total"):
+                names.add(f"{parts[2]}_total")
+    return names
+
+
 def parse_exposition(text: str) -> list[TextSample]:
     """Parse Prometheus text exposition (0.0.4, and OpenMetrics' subset of it) into samples.
 
