@@ -174,7 +174,12 @@ class ControlServer:
                     # stay armed and try again on the next one instead of recording a no-op
                     self.evaluator.rearm(firing.tenant, firing.tripwire)
                     return
-                await self.plane.bias(tenant, healthy, 100, actor, "replication lag tripwire")
+                if "lag-tripwire-rolls-back" in self.plane.defects:
+                    # deliberate defect: a rollback where the plan says bias, recorded as a bias
+                    if tenant.stage != "rolled-back":
+                        await self.plane.rollback(tenant, f"tripwire {firing.tripwire}", actor)
+                else:
+                    await self.plane.bias(tenant, healthy, 100, actor, "replication lag tripwire")
                 result = f"biased to {healthy}"
             elif firing.action in ("rollback_to_ap", "rollback_and_page_dpo"):
                 if tenant.stage == "rolled-back":

@@ -51,6 +51,9 @@ DEFECTS: dict[str, str] = {
     "still answer 451 and the residency violation metrics stay 0",
     "provenance-rewritten": "a backout (GLB bias to a single region) rewrites the tenant's "
     "previous provenance record and re-hashes the chain after it, so the chain still verifies",
+    "lag-tripwire-rolls-back": "the replication-lag tripwire rolls the tenant back to A/P "
+    "instead of biasing the GLB, and records its action as a bias: all traffic goes to the "
+    "primary, as a bias to it would send it, but the tenant is no longer active/active",
     "tripwire-loose-threshold": "the replication-lag tripwire acts only on a lag above twice "
     "its 60s threshold: a lag far past it still biases the GLB, one just past it never does",
     "tripwire-acts-late": "the error-budget tripwire (and the remaining-budget gauge) works "

@@ -102,6 +102,17 @@ def expect_action(
             f"{_plan(observation.time_to_action_seconds)}, effects observed: {seen} (needed "
             f"{', '.join(ACTION_EFFECTS.get(action, ()))})"
         )
+    if action == "bias_glb" and observed_at is not None:
+        # a weight of 100 is also what a rollback to A/P shows (all traffic to the primary):
+        # a bias is seen only when the tenant stayed active/active
+        rollback = explained_by_rollback(
+            report, {"glb_biased": observed_at}, mc_evidence.profile.metrics.sample_interval_seconds
+        )
+        if rollback is not None:
+            raise AssertionError(
+                f"tripwire {qi.id}: expected {action} on {tenant}, but {rollback}; the tenant "
+                "is no longer active/active"
+            )
     resolution = max(
         mc_evidence.profile.metrics.sample_interval_seconds, sighting.resolution_seconds()
     )
@@ -268,8 +279,9 @@ def glb_not_biased(mc_evidence: McEvidence, mc_context: ScenarioContext, tenant:
 def explained_by_rollback(
     report: WatchReport, acted: dict[str, datetime], sample_interval_seconds: float
 ) -> str | None:
-    """A GLB weight of 100 seen with a rollback to A/P (another tripwire's action: the rollback
-    sends all traffic to the primary) is the rollback's, not a bias; returns why, or None."""
+    """A GLB weight of 100 seen with a rollback to A/P (another tripwire's action, or a target
+    that rolls back where it should bias: the rollback sends all traffic to the primary) is the
+    rollback's, not a bias; returns why, or None."""
     biased_at = acted.get("glb_biased")
     rolled_back_at = report.effects_first_seen_at.get("tenant_active_passive")
     if set(acted) != {"glb_biased"} or biased_at is None or rolled_back_at is None:
@@ -282,7 +294,7 @@ def explained_by_rollback(
         return None
     return (
         f"the GLB weight went to 100 at {biased_at.isoformat()} with a rollback to A/P seen at "
-        f"{rolled_back_at.isoformat()} (another tripwire's action), not a bias"
+        f"{rolled_back_at.isoformat()}: the weights of a rollback, not a bias"
     )
 
 

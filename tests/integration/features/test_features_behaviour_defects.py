@@ -44,6 +44,25 @@ CASES = [
         ("behaviour GLB split: the target reports a GLB bias of TENANT_004 to",),
         1,
     ),
+    # the lag tripwire rolls back to A/P where the plan says bias, recorded as a bias: its
+    # weight of 100 on the primary is what a bias to the primary shows, the tenant's mode is
+    # not; the strong-fault scenario and the one just past the threshold both catch it
+    DefectCase(
+        "lag-tripwire-rolls-back",
+        "tripwires.feature",
+        "TENANT_004 and replication_lag",
+        "test_replication_lag_over_60s_for_10m_biases",
+        ("a rollback to A/P seen at", "the weights of a rollback, not a bias"),
+        1,
+    ),
+    DefectCase(
+        "lag-tripwire-rolls-back",
+        "tripwire_boundaries.feature",
+        "replication_lag",
+        "test_replication_lag_just_past_60s",
+        ("a rollback to A/P seen at", "the weights of a rollback, not a bias"),
+        1,
+    ),
     # the pilot's status says T2 (enactments disabled) and the approved enactment is refused
     # and audited as refused; the derived rows read back through the data plane changed
     DefectCase(
