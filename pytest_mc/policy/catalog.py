@@ -118,6 +118,11 @@ class QiCatalog(BaseModel):
     qi_digests: dict[str, str]
     qis: tuple[QiDefinition, ...] = Field(min_length=1)
 
+    def __repr__(self) -> str:
+        # shown wherever the catalog is an argument (every step of an Allure report): who it
+        # is, not all of it
+        return f"QiCatalog({self.version} {self.status}, {len(self.qis)} QIs, {self.digest[:19]}…)"
+
     @field_validator("qis")
     @classmethod
     def _unique_ids(cls, qis: tuple[QiDefinition, ...]) -> tuple[QiDefinition, ...]:

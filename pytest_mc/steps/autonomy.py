@@ -35,6 +35,7 @@ from pytest_mc.evidence.records import EnactmentAudit
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.session import SESSION_KEY
+from pytest_mc.steps.context import ScenarioState
 from pytest_mc.target.profile import TargetProfile
 
 # Bad approval tokens of the feature → the refusal reason label of the target's counter.
@@ -55,8 +56,8 @@ _BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 Derived = dict[str, dict[str, str]]
 
 
-@dataclass
-class PilotRun:
+@dataclass(repr=False)
+class PilotRun(ScenarioState):
     """One scenario's autonomy state: the driver, the data reader and what the steps did."""
 
     profile: TargetProfile

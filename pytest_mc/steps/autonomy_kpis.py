@@ -68,6 +68,15 @@ class PilotKpis:
     campaign: CampaignResult
     judgements: dict[str, Judgement]
 
+    def __repr__(self) -> str:
+        # what a report shows as the argument of each KPI step: the whole campaign's repr was
+        # 1.4 MB per step (every cycle), the campaign itself is an artifact of its own
+        campaign = self.campaign
+        return (
+            f"PilotKpis({campaign.tenant}, {campaign.trials} cycles over the "
+            f"{campaign.channel}, KPIs {sorted(self.judgements)})"
+        )
+
 
 def campaign_size(mc_evidence: McEvidence) -> int:
     """`MC_AUTONOMY_CYCLES` when set, else the cycles the catalog needs for conclusive KPIs."""

@@ -20,6 +20,7 @@ from pytest_mc.drivers.control_models import ProvenanceLog, ReplayResult
 from pytest_mc.drivers.dataplane import GLB, DataPlaneClient, QueryAnswer, statuses
 from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.source import MetricSource
+from pytest_mc.steps.context import ScenarioState
 from pytest_mc.steps.readiness import (
     ReadinessScenario,
     attach_json,
@@ -34,8 +35,8 @@ REPLAYED_VALUE = "replayed"  # differs from every value written, so a re-applied
 PROVENANCE_LIMIT = 1_000_000  # the whole log: "not shorter" needs every record
 
 
-@dataclass
-class BackoutScenario:
+@dataclass(repr=False)
+class BackoutScenario(ScenarioState):
     """What one backout scenario's steps hand each other."""
 
     tenant: str | None = None

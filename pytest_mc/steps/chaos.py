@@ -39,7 +39,7 @@ from pytest_mc.metrics.source import MetricSource
 from pytest_mc.policy.catalog import QiCatalog, QiDefinition
 from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.session import SESSION_KEY
-from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.context import ScenarioContext, ScenarioState
 from pytest_mc.steps.pacing import log_wait
 from pytest_mc.target.profile import TargetProfile
 
@@ -221,8 +221,8 @@ def _reported_during(
     return max(values, default=None)
 
 
-@dataclass(frozen=True)
-class ChaosStepRun:
+@dataclass(frozen=True, repr=False)
+class ChaosStepRun(ScenarioState):
     """The fixtures a chaos step runs an experiment with."""
 
     request: pytest.FixtureRequest

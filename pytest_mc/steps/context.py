@@ -30,8 +30,19 @@ from pytest_mc.session import SESSION_KEY
 from pytest_mc.target.profile import TargetProfile
 
 
-@dataclass
-class ScenarioContext:
+class ScenarioState:
+    """Base of what a scenario's steps share through a fixture (declare subclasses with
+    `@dataclass(repr=False)`). Its repr is its class name: the Allure listener shows every
+    argument of every step by its repr, and the whole state (every k6 run, watch sample and
+    campaign cycle, at each step) made a rehearsal's report tens of megabytes. What the state
+    holds is in the evidence, as records and artifacts."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of this scenario>"
+
+
+@dataclass(repr=False)
+class ScenarioContext(ScenarioState):
     """What one scenario's steps hand each other: results of the tools they ran."""
 
     k6_results: list[K6Result] = field(default_factory=list)

@@ -50,7 +50,7 @@ from pytest_mc.policy.timewindow import parse_duration
 from pytest_mc.policy.verdict import Ratio, Verdict
 from pytest_mc.schemas import validate_instance
 from pytest_mc.session import SESSION_KEY
-from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.context import ScenarioContext, ScenarioState
 from pytest_mc.steps.load import BackgroundLoad, record_k6_run
 from pytest_mc.target.profile import TargetProfile
 
@@ -62,8 +62,8 @@ BASELINE_KEYS = 100_000
 BASELINE_WRITE_SHARE = 0.8
 
 
-@dataclass
-class IntegrationScenario:
+@dataclass(repr=False)
+class IntegrationScenario(ScenarioState):
     """What one evidence-integration scenario's steps hand each other."""
 
     report: GaDeltaReport | None = None

@@ -26,7 +26,7 @@ from pytest_mc.fixtures import McEvidence
 from pytest_mc.metrics.source import MetricQuery, MetricSource
 from pytest_mc.policy.crosscheck import check_stated
 from pytest_mc.policy.verdict import Ratio, Verdict, lower_bound
-from pytest_mc.steps.context import ScenarioContext
+from pytest_mc.steps.context import ScenarioContext, ScenarioState
 from pytest_mc.steps.load import record_k6_run
 from pytest_mc.target.profile import TargetProfile
 
@@ -42,8 +42,8 @@ BURST_REQUESTS = 40
 LIST_COST_UNITS = 5  # target contract §3: list and ad-hoc cost 5 units
 
 
-@dataclass
-class ReadinessScenario:
+@dataclass(repr=False)
+class ReadinessScenario(ScenarioState):
     """What one readiness or backout scenario's steps hand each other."""
 
     readiness: ReadinessRecord | None = None

@@ -157,6 +157,13 @@ class TargetProfile(BaseModel):
         """A compressed-time run: it can never satisfy a GA DoD item (DESIGN §5)."""
         return self.time_scale != 1.0
 
+    def __repr__(self) -> str:
+        # shown wherever the profile is an argument (every step of an Allure report)
+        return (
+            f"TargetProfile({self.name!r}, {self.environment}, time scale {self.time_scale:g}, "
+            f"{len(self.tenants)} tenants)"
+        )
+
     def tenant(self, tenant_id: str) -> Tenant:
         for tenant in self.tenants:
             if tenant.id == tenant_id:

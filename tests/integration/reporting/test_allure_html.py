@@ -182,6 +182,15 @@ def test_single_file_report_renders_scenarios_steps_and_evidence_attachments(
         attached = [a["name"] for step in result["steps"] for a in step.get("attachments", ())]
         for pattern in EXPECTED_ATTACHMENTS[result["name"]]:
             assert any(pattern.search(name) for name in attached), (pattern, attached)
+        # a step's arguments show as short values, never a scenario's whole state by repr
+        # (the campaign's made a rehearsal's report 35 MB)
+        shown = {p["name"]: p["value"] for step in result["steps"] for p in step["parameters"]}
+        assert all(len(value) <= 2_000 for value in shown.values()), {
+            name: len(value) for name, value in shown.items()
+        }
+
+    states = [p["value"] for r in results for step in r["steps"] for p in step["parameters"]]
+    assert any(value.endswith(" of this scenario>") for value in states), states
 
     profile_dir = tmp_path / "chromium-profile"
     overview = " ".join(rendered_text(chromium, report, "", profile_dir))
