@@ -59,10 +59,19 @@ def read_waits(out: Path) -> list[dict[str, float | str]]:
 
 
 def chain_wall_seconds(out: Path) -> float:
-    """Wall seconds from the run's first chain record to its last."""
-    lines = [line for line in (out / CHAIN_FILE).read_text().splitlines() if line.strip()]
-    first, last = (datetime.fromisoformat(json.loads(line)["at"]) for line in (lines[0], lines[-1]))
-    return (last - first).total_seconds()
+    """Wall seconds from the last run's first chain record to the chain's last. An output
+    directory's chain keeps every run written into it; the last run is the one started by
+    the last `run_started` that is not a bake's (a bake inside a scenario starts its own)."""
+    records = [json.loads(line) for line in (out / CHAIN_FILE).read_text().splitlines() if line]
+    starts = [
+        index
+        for index, record in enumerate(records)
+        if record["body"].get("kind") == "run_started"
+        and not str(record.get("writer", "")).startswith("bake-")
+    ]
+    first = records[starts[-1] if starts else 0]
+    began, ended = (datetime.fromisoformat(r["at"]) for r in (first, records[-1]))
+    return (ended - began).total_seconds()
 
 
 def campaign_seconds(out: Path) -> float | None:
