@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_rehearsal.py"
 
 
-def _bench():  # type: ignore[no-untyped-def]
+def _bench() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_rehearsal", BENCH)
     assert spec is not None
     assert spec.loader is not None
@@ -18,8 +20,9 @@ def _bench():  # type: ignore[no-untyped-def]
     return module
 
 
-def _merged_seconds():  # type: ignore[no-untyped-def]
-    return _bench().merged_seconds
+def _merged_seconds() -> Callable[[list[tuple[float, float]]], float]:
+    merged: Callable[[list[tuple[float, float]]], float] = _bench().merged_seconds
+    return merged
 
 
 def test_overlapping_waits_count_once_and_gaps_not_at_all() -> None:
