@@ -6,6 +6,7 @@ unusable target exit 3; pytest's own outcome is then mapped onto DESIGN §9's ex
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
@@ -20,7 +21,7 @@ from pytest_mc.evidence.signing import TrustedKeys, load_signing_key, load_trust
 from pytest_mc.outcomes import MAPPED_EXIT_KEY
 from pytest_mc.paths import project_dir
 from pytest_mc.policy.catalog import load_catalog
-from pytest_mc.reporting.allure_html import report_after_run
+from pytest_mc.reporting.allure_html import RESULTS_DIRECTORY, report_after_run
 from pytest_mc.reporting.summary import print_summary
 from pytest_mc.session import SIGNED_WITH_KEY
 from pytest_mc.settings import DEFAULT_OUT, DEFAULT_RELEASE, LOCAL_TARGET
@@ -86,6 +87,8 @@ def run(
     load_signing_key(signing_key)
     features = project_dir("features")
     paths = EvidencePaths(out, release)
+    # the report is a view of this run: an earlier run's results are kept beside, not mixed in
+    set_results_aside(out / RESULTS_DIRECTORY)
     argv = [
         str(features),
         f"--rootdir={features.parent}",
@@ -99,7 +102,7 @@ def run(
         "--mc-target-check",
         "yes",
         "--alluredir",
-        str(out / "allure-results"),
+        str(out / RESULTS_DIRECTORY),
         # CI's own formats; the session digests both into the bundle
         f"--junitxml={paths.junit}",
         "-o",
@@ -128,11 +131,23 @@ def run(
     bundle_path = out / f"evidence-{release}.json"
     if bundle_path.is_file():
         print_summary(read_bundle(bundle_path))
-        click.echo(f"evidence: {bundle_path}  allure results: {out / 'allure-results'}")
+        click.echo(f"evidence: {bundle_path}  allure results: {out / RESULTS_DIRECTORY}")
         _week5_decision(bundle_path, out, signed_with=capture.signed_with)
     code = report_after_run(out, release, code, echo=click.echo)
     click.echo(f"mc-verify run: exit {code} ({_MEANING[code]})")
     return code
+
+
+def set_results_aside(results: Path) -> Path | None:
+    """Move an earlier run's Allure results to `<name>.previous` (replacing an older one), so
+    this run's report shows this run only; returns where they went, or None."""
+    if not results.exists():
+        return None
+    previous = results.with_name(f"{results.name}.previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    results.rename(previous)
+    return previous
 
 
 def _week5_decision(bundle_path: Path, out: Path, *, signed_with: bytes | None) -> None:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from pytest_mc.cli.main import main
+from pytest_mc.cli.run import set_results_aside
 
 GOOD = """\
 name: cli-staging
@@ -98,3 +99,18 @@ def test_bad_catalog_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_unknown_subcommand_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rehearse-everything"]) == 2
     assert "No such command" in capsys.readouterr().err
+
+
+def test_an_earlier_runs_allure_results_are_set_aside_not_mixed_in(tmp_path: Path) -> None:
+    results = tmp_path / "allure-results"
+    assert set_results_aside(results) is None  # a first run: nothing to move
+    results.mkdir()
+    (results / "first-result.json").write_text("{}")
+    assert set_results_aside(results) == tmp_path / "allure-results.previous"
+    assert not results.exists()
+    results.mkdir()
+    (results / "second-result.json").write_text("{}")
+    set_results_aside(results)  # the run before last is dropped, the last one kept
+    assert sorted(p.name for p in (tmp_path / "allure-results.previous").iterdir()) == [
+        "second-result.json"
+    ]
