@@ -58,10 +58,11 @@ def read_waits(out: Path) -> list[dict[str, float | str]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def chain_wall_seconds(out: Path) -> float:
-    """Wall seconds from the last run's first chain record to the chain's last. An output
-    directory's chain keeps every run written into it; the last run is the one started by
-    the last `run_started` that is not a bake's (a bake inside a scenario starts its own)."""
+def last_run_bounds(out: Path) -> tuple[datetime, datetime]:
+    """When the last run of an output directory began and its chain's last record. The chain
+    and plan-waits.jsonl of an output directory keep every run written into it; the last run
+    is the one started by the last `run_started` that is not a bake's (a bake inside a
+    scenario starts its own)."""
     records = [json.loads(line) for line in (out / CHAIN_FILE).read_text().splitlines() if line]
     starts = [
         index
@@ -70,20 +71,34 @@ def chain_wall_seconds(out: Path) -> float:
         and not str(record.get("writer", "")).startswith("bake-")
     ]
     first = records[starts[-1] if starts else 0]
-    began, ended = (datetime.fromisoformat(r["at"]) for r in (first, records[-1]))
+    return datetime.fromisoformat(first["at"]), datetime.fromisoformat(records[-1]["at"])
+
+
+def chain_wall_seconds(out: Path) -> float:
+    """Wall seconds of the last run: its first chain record to the chain's last."""
+    began, ended = last_run_bounds(out)
     return (ended - began).total_seconds()
 
 
-def campaign_seconds(out: Path) -> float | None:
-    """Wall seconds of the KPI campaign, from its record among the run's artifacts."""
-    for path in sorted((out / "artifacts").glob(f"*{CAMPAIGN_ARTIFACT}*.json")):
+def campaign_seconds(out: Path, since: float | None = None) -> float | None:
+    """Wall seconds of the KPI campaign, from its record among the artifacts (the latest one
+    that started at or after `since`, epoch seconds)."""
+    spans = []
+    for path in (out / "artifacts").glob(f"*{CAMPAIGN_ARTIFACT}*.json"):
         record = json.loads(path.read_text())
-        return float(record["finished_at"]) - float(record["started_at"])
-    return None
+        started, finished = float(record["started_at"]), float(record["finished_at"])
+        if since is None or started >= since:
+            spans.append((started, finished))
+    if not spans:
+        return None
+    started, finished = max(spans)
+    return finished - started
 
 
-def report(label: str, out: Path, wall: float) -> None:
-    waits = read_waits(out)
+def report(label: str, out: Path, wall: float, *, since: float | None = None) -> None:
+    """The figures of a run; `since` (epoch seconds) keeps only the waits logged from then
+    on, the last run's in an output directory that holds several."""
+    waits = [w for w in read_waits(out) if since is None or float(w["started_at"]) >= since]
     intervals = [
         (float(w["started_at"]), float(w["started_at"]) + float(w["wall_seconds"])) for w in waits
     ]
@@ -104,7 +119,7 @@ def report(label: str, out: Path, wall: float) -> None:
         )
     else:
         print("  no waits were logged: the rehearsal did not run its scenarios")
-    campaign = campaign_seconds(out)
+    campaign = campaign_seconds(out, since)
     if campaign is not None:
         print(
             f"  KPI campaign                     {campaign:8.1f} s  "
@@ -120,7 +135,13 @@ def main() -> int:
     parser.add_argument("--analyse", type=Path, default=None, help="a finished run's output")
     args = parser.parse_args()
     if args.analyse is not None:
-        report(f"finished run in {args.analyse}", args.analyse, chain_wall_seconds(args.analyse))
+        began, _ = last_run_bounds(args.analyse)
+        report(
+            f"last run in {args.analyse}",
+            args.analyse,
+            chain_wall_seconds(args.analyse),
+            since=began.timestamp(),
+        )
         return 0
 
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-rehearsal-"))
